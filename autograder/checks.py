@@ -1,0 +1,406 @@
+"""The check framework: exercises, checks, and the values they compare.
+
+A *check* is a small function that receives ``call`` — a way to run the
+student's exercise function — and raises :class:`CheckFailed` when what comes
+back is wrong::
+
+    @check("standardize", "uses the training statistics for the test set", points=1)
+    def _(call):
+        out = call(x_train=..., x_test=...)
+        expect(..., "the test set was standardized with its own mean and std",
+               hint="fit on x_train, then apply the same shift and scale to x_test")
+
+Checks never see the student's objects. ``call`` returns the student's result
+*coerced to plain data* (float arrays, tuples, dicts, strings): see
+:func:`coerce`. The same check therefore runs unchanged
+
+* in the student's kernel (self-check cell, :mod:`autograder.selfcheck`), where
+  ``call`` runs the function in-process, and
+* in the grader (:mod:`autograder.grade`), where ``call`` sends the arguments
+  to a sandboxed worker process and gets back only the coerced values, so the
+  comparison happens in the grader's own clean process.
+
+Public checks live in ``autograder/public/`` and ship to students; hidden
+checks live in ``autograder/hidden/`` and never leave the instructor.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import math
+import numbers
+import pkgutil
+from typing import Any, Callable, Dict, List, Optional
+
+import numpy as np
+
+__all__ = [
+    "Check", "CheckFailed", "NotAttempted", "StudentError", "Timeout",
+    "check", "expect", "expect_close", "expect_shape", "coerce", "invoke",
+    "exercise_checks", "load_checks", "all_exercises", "max_points",
+]
+
+
+# ----------------------------------------------------------------------------
+# Outcomes
+# ----------------------------------------------------------------------------
+class CheckFailed(AssertionError):
+    """The student's answer is wrong. ``message`` is for the student; ``hint`` says what to try."""
+
+    def __init__(self, message: str, hint: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class NotAttempted(Exception):
+    """The function is still the stub (it returned ``None``)."""
+
+
+class StudentError(Exception):
+    """The student's function raised. ``summary`` is ``"ValueError: ..."``; ``where`` is the last line of their code."""
+
+    def __init__(self, summary: str, where: str = ""):
+        super().__init__(summary)
+        self.summary = summary
+        self.where = where
+
+
+class Timeout(Exception):
+    """The student's function did not return within the time limit."""
+
+
+class WorkerDied(Exception):
+    """The process running the student's code ended (exit, crash, memory limit)."""
+
+
+# ----------------------------------------------------------------------------
+# Checks and the registry
+# ----------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class Check:
+    exercise: str   # the exercise function's name, e.g. "partial_dependence_1d"
+    name: str       # what the check verifies, in words a student understands
+    points: float
+    run: Callable[[Callable[..., Any]], None]
+    hidden: bool = False
+    chapter: str = ""  # the check module's name, e.g. "ch01_pdp_ice"
+
+    @property
+    def id(self) -> str:
+        return f"{self.exercise}: {self.name}"
+
+
+_REGISTRY: Dict[str, List[Check]] = {}
+
+
+def check(exercise: str, name: str, points: float = 1.0, hidden: bool = False):
+    """Decorator registering ``fn(call)`` as a check of ``exercise``."""
+
+    def register(fn):
+        checks = _REGISTRY.setdefault(exercise, [])
+        if any(c.name == name for c in checks):
+            raise ValueError(f"duplicate check {exercise!r}: {name!r}")
+        chapter = fn.__module__.rsplit(".", 1)[-1]
+        if checks and not hidden and checks[0].chapter != chapter:
+            raise ValueError(f"exercise {exercise!r} is already defined in chapter {checks[0].chapter!r}")
+        checks.append(Check(exercise, name, float(points), fn, hidden, chapter if not hidden else ""))
+        return fn
+
+    return register
+
+
+def load_checks(include_hidden: bool = True) -> bool:
+    """Import every check module. Returns whether hidden checks were available.
+
+    In the student bundle ``autograder.hidden`` does not exist; that is fine.
+    """
+    from autograder import public
+
+    for mod in pkgutil.iter_modules(public.__path__):
+        importlib.import_module(f"autograder.public.{mod.name}")
+    if not include_hidden:
+        return False
+    try:
+        from autograder import hidden
+    except ImportError:
+        return False
+    for mod in pkgutil.iter_modules(hidden.__path__):
+        importlib.import_module(f"autograder.hidden.{mod.name}")
+    return True
+
+
+def exercise_checks(exercise: str, include_hidden: bool = True) -> List[Check]:
+    load_checks(include_hidden)
+    if exercise not in _REGISTRY:
+        known = ", ".join(sorted(_REGISTRY)) or "none"
+        raise KeyError(f"no checks for an exercise called {exercise!r} (known: {known})")
+    return [c for c in _REGISTRY[exercise] if include_hidden or not c.hidden]
+
+
+def all_exercises() -> List[str]:
+    load_checks(True)
+    return list(_REGISTRY)
+
+
+def chapters() -> Dict[str, List[str]]:
+    """``{chapter: [exercise, ...]}`` in the order the public check modules define them."""
+    load_checks(True)
+    out: Dict[str, List[str]] = {}
+    for exercise, checks in _REGISTRY.items():
+        public = [c for c in checks if not c.hidden]
+        if public:
+            out.setdefault(public[0].chapter, []).append(exercise)
+    return out
+
+
+def max_points(exercise: str) -> float:
+    """Total points of an exercise, public and hidden checks together."""
+    return sum(c.points for c in exercise_checks(exercise, include_hidden=True))
+
+
+# ----------------------------------------------------------------------------
+# Assertions for check authors
+# ----------------------------------------------------------------------------
+def expect(condition: bool, message: str, hint: str = "") -> None:
+    if not bool(condition):
+        raise CheckFailed(message, hint)
+
+
+def expect_shape(value: Any, shape: tuple, what: str = "the result", hint: str = "") -> np.ndarray:
+    """Require a float array of exactly ``shape``; return it."""
+    if not isinstance(value, np.ndarray):
+        raise CheckFailed(f"{what} should be an array of shape {shape}, got {_describe(value)}", hint)
+    if value.shape != tuple(shape):
+        raise CheckFailed(f"{what} has shape {value.shape}, expected {tuple(shape)}", hint)
+    if not np.all(np.isfinite(value)):
+        raise CheckFailed(f"{what} contains NaN or infinite values", hint)
+    return value
+
+
+def expect_close(actual: Any, expected: Any, message: str, hint: str = "",
+                 rtol: float = 1e-5, atol: float = 1e-6) -> None:
+    actual = np.asarray(actual, dtype=float)
+    expected = np.asarray(expected, dtype=float)
+    if actual.shape != expected.shape:
+        raise CheckFailed(f"{message} (shape {actual.shape}, expected {expected.shape})", hint)
+    if not np.allclose(actual, expected, rtol=rtol, atol=atol, equal_nan=False):
+        worst = np.unravel_index(np.argmax(np.abs(actual - expected)), actual.shape) if actual.size else ()
+        detail = ""
+        if actual.size:
+            detail = f" (e.g. at index {tuple(int(i) for i in worst)}: got {actual[worst]:.6g}, expected {expected[worst]:.6g})"
+        raise CheckFailed(message + detail, hint)
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "None"
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    if isinstance(value, tuple):
+        return f"a tuple of {len(value)} items"
+    return f"a {type(value).__name__}"
+
+
+# ----------------------------------------------------------------------------
+# Calling the student's function and coercing what it returns
+# ----------------------------------------------------------------------------
+MAX_ELEMENTS = 50_000_000  # refuse to ship absurdly large results between processes
+
+
+def coerce(value: Any, _depth: int = 0) -> Any:
+    """Turn a student's return value into plain, trustworthy data.
+
+    Arrays, tensors, lists of numbers and numeric scalars become ``float64``
+    NumPy arrays (scalars become 0-d arrays); tuples stay tuples; dicts keep
+    string keys; strings and ``None`` pass through. Anything else raises
+    :class:`CheckFailed`, so no student-defined ``__eq__`` ever reaches a check.
+    """
+    if _depth > 4:
+        raise CheckFailed("the result is nested too deeply")
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return np.asarray(float(value))
+    if isinstance(value, tuple):
+        return tuple(coerce(v, _depth + 1) for v in value)
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise CheckFailed(f"dictionary keys should be strings, found a {type(k).__name__}")
+            out[str(k)] = coerce(v, _depth + 1)
+        return out
+    if isinstance(value, numbers.Real) or isinstance(value, np.generic):
+        return np.asarray(float(value))
+    if isinstance(value, list) and value and all(isinstance(v, np.ndarray) for v in value) \
+            and len({v.shape for v in value}) > 1:
+        raise CheckFailed("the result is a list of arrays of different shapes")
+    if isinstance(value, (list, np.ndarray)) or hasattr(value, "numpy") or hasattr(value, "__array__"):
+        try:
+            arr = value.numpy() if hasattr(value, "numpy") and not isinstance(value, np.ndarray) else value
+            arr = np.array(arr, dtype=np.float64, copy=True)
+        except Exception as exc:  # noqa: BLE001 - a student's object can raise anything
+            raise CheckFailed(f"could not read the result as numbers ({type(exc).__name__}: {exc})".strip()[:300])
+        if type(arr) is not np.ndarray:  # a subclass could override comparisons
+            arr = np.asarray(arr).view(np.ndarray)
+        if arr.size > MAX_ELEMENTS:
+            raise CheckFailed(f"the result has {arr.size} numbers, far more than expected")
+        return arr
+    raise CheckFailed(f"expected numbers or arrays, got a {type(value).__name__}")
+
+
+INJECT = "_inject"  # kwargs key: globals to provide to the student's function for one call
+
+
+def invoke(fn: Callable[..., Any], kwargs: Dict[str, Any]) -> Dict[str, Any]:
+    """Run ``fn(**kwargs)`` and return ``{"value": ..., "args_after": ...}``, all coerced.
+
+    ``kwargs[INJECT]`` (optional) maps global names to objects that the function
+    reads as globals — e.g. ``{"model": tiny_model, "tokenizer": tok}`` for an
+    exercise whose signature is fixed as ``predict_proba(texts)``. They are
+    set in the function's module namespace for this call only and the previous
+    values are restored afterwards.
+
+    ``args_after`` holds every NumPy-array argument as it is after the call, so
+    a check can tell whether the student's function modified its input.
+    Raises :class:`NotAttempted` for a ``None`` result and :class:`StudentError`
+    (with a one-line summary) when the function raises.
+    """
+    kwargs = dict(kwargs)
+    inject = kwargs.pop(INJECT, None) or {}
+    namespace = getattr(fn, "__globals__", None)
+    saved = {k: namespace[k] for k in inject if namespace is not None and k in namespace}
+    try:
+        if namespace is not None:
+            namespace.update(inject)
+        value = fn(**kwargs)
+    except (CheckFailed, NotAttempted):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt too
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        raise StudentError(_summarize(exc), _where(exc)) from None
+    finally:
+        if namespace is not None:  # the student's own globals (their real model...) come back
+            for k in inject:
+                if k in saved:
+                    namespace[k] = saved[k]
+                else:
+                    namespace.pop(k, None)
+    if value is None:
+        raise NotAttempted()
+    after = {k: np.array(v, dtype=np.float64, copy=True) for k, v in kwargs.items()
+             if isinstance(v, np.ndarray)}
+    return {"value": coerce(value), "args_after": after}
+
+
+def _summarize(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if len(text) > 200:
+        text = text[:200] + "..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _where(exc: BaseException) -> str:
+    """The last frame of the traceback that is not the grader's own code."""
+    import traceback
+
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if "autograder" not in f.filename.replace("\\", "/").split("/")[-2:][0]]
+    if not frames:
+        return ""
+    f = frames[-1]
+    line = (f.line or "").strip()
+    return f"line {f.lineno}: {line}"[:200] if line else ""
+
+
+class Caller:
+    """``call(**kwargs)`` for checks: runs the student's function and keeps what came back.
+
+    ``backend(kwargs) -> {"value", "args_after"}`` does the actual running: in
+    process (self-check) or in a sandboxed worker (grader).
+    """
+
+    def __init__(self, backend: Callable[[Dict[str, Any]], Dict[str, Any]]):
+        self._backend = backend
+        self.args_after: Dict[str, np.ndarray] = {}
+
+    def __call__(self, **kwargs):
+        out = self._backend(kwargs)
+        self.args_after = out["args_after"]
+        return out["value"]
+
+    def expect_unchanged(self, name: str, original: np.ndarray) -> None:
+        """Fail if the array argument ``name`` was modified by the last call."""
+        after = self.args_after.get(name)
+        if after is None or after.shape != np.shape(original) or not np.array_equal(after, original, equal_nan=True):
+            raise CheckFailed(f"your function changed its input `{name}`",
+                              hint=f"work on a copy, e.g. `{name}_mod = {name}.copy()`, so the caller's data stays as it was")
+
+
+# ----------------------------------------------------------------------------
+# Running checks and scoring them
+# ----------------------------------------------------------------------------
+@dataclasses.dataclass
+class CheckResult:
+    check: Check
+    status: str      # "passed" | "failed" | "not attempted" | "error" | "timed out" | "crashed"
+    message: str = ""
+    hint: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+    @property
+    def score(self) -> float:
+        return self.check.points if self.passed else 0.0
+
+
+def run_check(chk: Check, backend: Callable[[Dict[str, Any]], Dict[str, Any]]) -> CheckResult:
+    caller = Caller(backend)
+    try:
+        chk.run(caller)
+    except NotAttempted:
+        return CheckResult(chk, "not attempted", "not attempted yet: the function still returns None",
+                           "replace the `#** EDIT ME **` line with your code and return the result")
+    except CheckFailed as exc:
+        return CheckResult(chk, "failed", exc.message, exc.hint)
+    except StudentError as exc:
+        msg = f"your function raised {exc.summary}" + (f" ({exc.where})" if exc.where else "")
+        hint = ""
+        if "unexpected keyword argument" in exc.summary or "positional argument" in exc.summary:
+            hint = "keep the parameter names and order of the exercise's `def` line"
+        elif exc.summary.startswith("SystemExit"):
+            hint = "do not call sys.exit() or exit() inside an exercise function; return the result instead"
+        elif exc.summary.startswith("MemoryError"):
+            msg, hint = f"your function ran out of memory ({exc.summary})", "avoid building huge intermediate arrays"
+        return CheckResult(chk, "error", msg, hint)
+    except Timeout as exc:
+        return CheckResult(chk, "timed out", str(exc), "look for an endless loop, or a model called once per row")
+    except WorkerDied as exc:
+        return CheckResult(chk, "crashed", str(exc))
+    return CheckResult(chk, "passed")
+
+
+def run_checks(exercise: str, backend, include_hidden: bool) -> List[CheckResult]:
+    """Run an exercise's checks in order. After a stub, a timeout or a dead worker the rest are not tried."""
+    results: List[CheckResult] = []
+    stop: Optional[CheckResult] = None
+    for chk in exercise_checks(exercise, include_hidden):
+        if stop is not None:
+            results.append(CheckResult(chk, stop.status, stop.message, stop.hint))
+            continue
+        res = run_check(chk, backend)
+        results.append(res)
+        if res.status in ("not attempted", "timed out", "crashed"):
+            stop = res
+    return results
+
+
+def is_finite_number(x: Any) -> bool:
+    try:
+        return math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False

@@ -1,0 +1,111 @@
+"""Hidden checks for chapter 1: the instructor's copy only, never shipped to students.
+
+More cases of the same properties as the public checks, on other seeds,
+shapes, features and models, so a solution tuned to the public cases fails.
+"""
+import numpy as np
+
+from autograder.checks import CheckFailed, check, expect_close, expect_shape
+from autograder.public.ch01_pdp_ice import (ICE, PD1, PD2, STD, affine_map_from_train, expected_pd1,
+                                            expected_pd2, standardize_case, unpack_pair)
+from autograder.testmodels import QuadraticModel, random_table
+
+
+def other_model(column_output=False):
+    return QuadraticModel(linear=[0.0, 1.0, -2.0, 0.5, 0.25], square=[0.3, 0.0, 0.0, -0.2, 0.0],
+                          pairs=[(4, 0, 1.2), (4, 2, -0.6), (1, 3, 0.9)], bias=4.0, column_output=column_output)
+
+
+@check(STD, "leaves x_train and x_test unchanged", hidden=True)
+def _(call):
+    x_train, x_test = standardize_case(101)
+    a, b = x_train.copy(), x_test.copy()
+    call(x_train=x_train, x_test=x_test)
+    call.expect_unchanged("x_train", a)
+    call.expect_unchanged("x_test", b)
+
+
+@check(STD, "uses training statistics on another data set (one column, few test rows)", hidden=True)
+def _(call):
+    x_train, x_test = standardize_case(102, n_train=60, n_test=3, p=1)
+    tr, te = unpack_pair(call(x_train=x_train, x_test=x_test))
+    tr = expect_shape(tr, x_train.shape, "x_train_std")
+    te = expect_shape(te, x_test.shape, "x_test_std")
+    scale, shift = affine_map_from_train(x_train, tr)
+    expect_close(tr.mean(axis=0), [0.0], "training column should have mean 0", atol=1e-6)
+    expect_close(te, scale * x_test + shift, "x_test_std must use the training mean and std")
+
+
+@check(PD1, "another model, the last feature, an unsorted grid", hidden=True)
+def _(call):
+    X, grid = random_table(110, 33, 5), np.array([0.9, -2.2, 0.05, 3.1])
+    model = other_model()
+    out = expect_shape(call(predict=model, X=X, feature=4, grid=grid), (4,), "the partial dependence")
+    expect_close(out, expected_pd1(model, X, 4, grid), "wrong partial dependence for another model")
+
+
+@check(PD1, "a single grid point and a Keras-shaped output", hidden=True)
+def _(call):
+    X, grid = random_table(111, 17, 5), np.array([0.37])
+    model = other_model(column_output=True)
+    original = X.copy()
+    out = expect_shape(call(predict=model, X=X, feature=3, grid=grid), (1,), "the partial dependence")
+    expect_close(out, expected_pd1(model, X, 3, grid), "wrong value for a one-point grid")
+    call.expect_unchanged("X", original)
+
+
+@check(PD2, "features in reverse order: rows follow features[0]", hidden=True)
+def _(call):
+    X = random_table(120, 21, 5)
+    grids = (np.array([-1.0, 0.0, 1.5]), np.array([-2.0, -0.5, 0.5, 2.0]))
+    model = other_model()
+    out = expect_shape(call(predict=model, X=X, features=(4, 2), grids=grids), (3, 4),
+                       "the 2-D partial dependence")
+    expect_close(out, expected_pd2(model, X, (4, 2), grids), "wrong values with features=(4, 2)")
+
+
+@check(PD2, "leaves the caller's X unchanged", hidden=True)
+def _(call):
+    X = random_table(121, 15, 5)
+    grids = (np.linspace(-1, 1, 3), np.linspace(0, 2, 2))
+    original = X.copy()
+    call(predict=other_model(column_output=True), X=X, features=(1, 3), grids=grids)
+    call.expect_unchanged("X", original)
+
+
+@check(PD2, "a 1 x 1 grid equals the 1-D answer with both features fixed", hidden=True)
+def _(call):
+    X = random_table(122, 19, 5)
+    model = other_model()
+    out = expect_shape(call(predict=model, X=X, features=(0, 4), grids=(np.array([0.7]), np.array([-1.3]))),
+                       (1, 1), "the 2-D partial dependence")
+    expect_close(out, [[model.mean_with_fixed(X, {0: 0.7, 4: -1.3})]], "wrong value on a 1 x 1 grid")
+
+
+@check(ICE, "the mean of the ICE curves is the partial dependence", hidden=True)
+def _(call):
+    X, grid = random_table(130, 23, 5), np.linspace(-2, 2, 9)
+    model = other_model(column_output=True)
+    out = expect_shape(call(predict=model, X=X, feature=4, grid=grid), (23, 9), "the ICE curves")
+    expect_close(out.mean(axis=0), expected_pd1(model, X, 4, grid), "the average ICE curve is not the PDP")
+    expect_close(out, model.row_with_feature(X, 4, grid), "wrong ICE curves for another model")
+
+
+@check(ICE, "centring uses the first grid value, even when the grid is not sorted", hidden=True)
+def _(call):
+    X, grid = random_table(131, 8, 5), np.array([1.0, -1.5, 0.5, 2.5, -0.5])
+    model = other_model()
+    out = expect_shape(call(predict=model, X=X, feature=2, grid=grid, centered=True), (8, 5),
+                       "the centred ICE curves")
+    raw = model.row_with_feature(X, 2, grid)
+    if np.allclose(out, raw - raw.min(axis=1, keepdims=True)):
+        raise CheckFailed("the curves are centred on their minimum, not on grid[0]")
+    expect_close(out, raw - raw[:, :1], "centred curves must be 0 at grid[0]")
+
+
+@check(ICE, "leaves the caller's X unchanged", hidden=True)
+def _(call):
+    X, grid = random_table(132, 9, 5), np.linspace(-1, 1, 4)
+    original = X.copy()
+    call(predict=other_model(), X=X, feature=1, grid=grid, centered=True)
+    call.expect_unchanged("X", original)

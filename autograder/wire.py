@@ -1,0 +1,111 @@
+"""How the grader and its worker talk: length-prefixed messages over pipes.
+
+Grader -> worker messages are pickles (the grader's own, trusted data: the
+check's arguments). Worker -> grader messages are JSON with arrays as ``.npy``
+bytes, decoded with ``allow_pickle=False``: the grader never unpickles
+anything a student's process produced.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import select
+import struct
+import time
+from typing import Any, Optional
+
+import numpy as np
+
+HEADER = struct.Struct(">Q")
+MAX_MESSAGE = 512 * 1024 * 1024
+
+
+class ChannelClosed(Exception):
+    pass
+
+
+class ChannelTimeout(Exception):
+    pass
+
+
+def send(fd: int, payload: bytes) -> None:
+    data = HEADER.pack(len(payload)) + payload
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+def recv(fd: int, deadline: Optional[float] = None, max_bytes: int = MAX_MESSAGE) -> bytes:
+    header = _read_exact(fd, HEADER.size, deadline)
+    (length,) = HEADER.unpack(header)
+    if length > max_bytes:
+        raise ChannelClosed(f"message of {length} bytes is larger than the limit of {max_bytes}")
+    return _read_exact(fd, length, deadline)
+
+
+def _read_exact(fd: int, n: int, deadline: Optional[float]) -> bytes:
+    chunks, got = [], 0
+    while got < n:
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ChannelTimeout()
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                raise ChannelTimeout()
+        chunk = os.read(fd, min(n - got, 1 << 20))
+        if not chunk:
+            raise ChannelClosed("the worker closed the channel")
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+# -- plain data <-> JSON ------------------------------------------------------
+def encode(value: Any) -> Any:
+    """Coerced values (see :func:`autograder.checks.coerce`) to JSON-able data."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, np.ndarray):
+        buf = io.BytesIO()
+        np.save(buf, np.asarray(value, dtype=np.float64), allow_pickle=False)
+        return {"__nd__": base64.b64encode(buf.getvalue()).decode("ascii")}
+    if isinstance(value, tuple):
+        return {"__tuple__": [encode(v) for v in value]}
+    if isinstance(value, dict):
+        return {"__dict__": {str(k): encode(v) for k, v in value.items()}}
+    if isinstance(value, list):
+        return [encode(v) for v in value]
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def decode(data: Any, _depth: int = 0) -> Any:
+    """Inverse of :func:`encode`, for untrusted input: only float arrays, tuples, dicts, strings, numbers."""
+    if _depth > 8:
+        raise ValueError("nested too deeply")
+    if data is None or isinstance(data, (str, bool, int, float)):
+        return data
+    if isinstance(data, list):
+        return [decode(v, _depth + 1) for v in data]
+    if isinstance(data, dict):
+        if set(data) == {"__nd__"}:
+            arr = np.load(io.BytesIO(base64.b64decode(data["__nd__"])), allow_pickle=False)
+            if arr.dtype != np.float64:
+                raise ValueError("arrays must be float64")
+            return np.asarray(arr)
+        if set(data) == {"__tuple__"}:
+            return tuple(decode(v, _depth + 1) for v in data["__tuple__"])
+        if set(data) == {"__dict__"}:
+            return {str(k): decode(v, _depth + 1) for k, v in data["__dict__"].items()}
+    raise ValueError("unexpected data from the worker")
+
+
+def dumps(obj: Any) -> bytes:
+    return json.dumps(encode(obj)).encode("utf-8")
+
+
+def loads(raw: bytes) -> Any:
+    return decode(json.loads(raw.decode("utf-8")))

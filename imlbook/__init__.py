@@ -1,0 +1,1 @@
+"""Helpers for the interpretable-ML workbook: data loaders, plots, small models."""
