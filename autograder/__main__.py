@@ -74,7 +74,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_bundle(args) -> int:
-    from autograder.bundle import build_bundle
+    from autograder.course import build_bundle
     out = build_bundle(Path(args.out))
     print(f"student bundle written to {out}")
     return 0

@@ -10,10 +10,11 @@ a hint. An untouched stub reads "not attempted yet". It never shows hidden
 checks.
 
 Under nbgrader (``NBGRADER_EXECUTION`` is set by ``nbgrader autograde`` and
-``nbgrader validate``) the same call also reports to nbgrader: with
-``hidden=True`` (the instructor's copy of the cell, between the hidden-test
-markers) it returns the points earned, which nbgrader reads as partial credit;
-in ``validate`` a failing check raises so the cell counts as failed.
+``nbgrader validate``) the same call also reports to nbgrader: in autograde, the
+call with ``hidden=True`` (the instructor's copy of the cell, between the
+hidden-test markers, and the cell's last line) returns the points earned on
+public and hidden checks, which nbgrader reads as partial credit; in
+``validate`` a failing check raises so the cell counts as failed.
 """
 from __future__ import annotations
 
@@ -49,9 +50,10 @@ def self_check(exercise: str, fn: Callable[..., Any], hidden: bool = False):
     results = run_checks(exercise, _local_backend(fn), include_hidden=hidden)
     print(format_verdict(exercise, results, hidden=hidden))
     mode = os.environ.get("NBGRADER_EXECUTION")
-    if mode == "autograde" and hidden:
-        return float(sum(r.score for r in results))
-    if mode in ("autograde", "validate") and not all(r.passed for r in results):
+    if mode == "autograde":
+        # The hidden call is the cell's last line: its value is the cell's partial credit.
+        return float(sum(r.score for r in results)) if hidden else None
+    if mode == "validate" and not all(r.passed for r in results):
         raise SelfCheckFailed(f"{exercise}: {sum(not r.passed for r in results)} check(s) did not pass")
     return None
 

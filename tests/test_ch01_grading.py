@@ -1,0 +1,267 @@
+"""The chapter-1 grader grades: reference full marks, stub zero, wrong answers lose marks, other correct answers pass.
+
+Every submission here is the real release notebook with its exercise cells
+filled in, graded by the real grader (extraction, sandboxed worker, checks).
+"""
+import pytest
+
+from autograder.checks import chapters, max_points
+from autograder.grade import grade_notebook
+from tests.submissions import make_submission, stub_submission
+
+CH = "ch01_pdp_ice"
+EXERCISES = chapters()[CH]
+
+WRONG = {
+    "standardize": {
+        "test set with its own statistics": """
+            def standardize(x_train, x_test):
+                return ((x_train - x_train.mean(0)) / x_train.std(0),
+                        (x_test - x_test.mean(0)) / x_test.std(0))""",
+        "statistics of train and test together (leakage)": """
+            def standardize(x_train, x_test):
+                both = np.vstack([x_train, x_test])
+                m, s = both.mean(0), both.std(0)
+                return (x_train - m) / s, (x_test - m) / s""",
+        "no centring": """
+            def standardize(x_train, x_test):
+                s = x_train.std(0)
+                return x_train / s, x_test / s""",
+        "wrong axis (per row)": """
+            def standardize(x_train, x_test):
+                m, s = x_train.mean(1, keepdims=True), x_train.std(1, keepdims=True)
+                return (x_train - m) / s, (x_test - x_test.mean(1, keepdims=True)) / x_test.std(1, keepdims=True)""",
+        "one mean for the whole array": """
+            def standardize(x_train, x_test):
+                m, s = x_train.mean(), x_train.std()
+                return (x_train - m) / s, (x_test - m) / s""",
+        "overwrites the caller's arrays": """
+            def standardize(x_train, x_test):
+                m, s = x_train.mean(0), x_train.std(0)
+                x_train -= m; x_train /= s; x_test -= m; x_test /= s
+                return x_train, x_test""",
+    },
+    "partial_dependence_1d": {
+        "one row instead of the mean": """
+            def partial_dependence_1d(predict, X, feature, grid):
+                out = []
+                for v in grid:
+                    Z = X.copy(); Z[:, feature] = v
+                    out.append(np.ravel(predict(Z))[0])
+                return np.array(out)""",
+        "median instead of mean": """
+            def partial_dependence_1d(predict, X, feature, grid):
+                out = []
+                for v in grid:
+                    Z = X.copy(); Z[:, feature] = v
+                    out.append(np.median(predict(Z)))
+                return np.array(out)""",
+        "overwrites the caller's X": """
+            def partial_dependence_1d(predict, X, feature, grid):
+                out = []
+                for v in grid:
+                    X[:, feature] = v
+                    out.append(np.mean(predict(X)))
+                return np.array(out)""",
+        "grid rebuilt with int() (the seed's bug)": """
+            def partial_dependence_1d(predict, X, feature, grid):
+                grid = np.linspace(int(np.min(grid)), int(np.max(grid)), len(grid))
+                out = []
+                for v in grid:
+                    Z = X.copy(); Z[:, feature] = v
+                    out.append(np.mean(predict(Z)))
+                return np.array(out)""",
+        "keeps the (n, 1) axis of a Keras output": """
+            def partial_dependence_1d(predict, X, feature, grid):
+                out = []
+                for v in grid:
+                    Z = X.copy(); Z[:, feature] = v
+                    out.append(np.mean(predict(Z), axis=0))
+                return np.array(out)""",
+    },
+    "partial_dependence_2d": {
+        "transposed result": """
+            def partial_dependence_2d(predict, X, features, grids):
+                out = np.zeros((len(grids[1]), len(grids[0])))
+                for i, u in enumerate(grids[0]):
+                    for j, v in enumerate(grids[1]):
+                        Z = X.copy(); Z[:, features[0]] = u; Z[:, features[1]] = v
+                        out[j, i] = np.mean(predict(Z))
+                return out""",
+        "features swapped": """
+            def partial_dependence_2d(predict, X, features, grids):
+                out = np.zeros((len(grids[0]), len(grids[1])))
+                for i, u in enumerate(grids[0]):
+                    for j, v in enumerate(grids[1]):
+                        Z = X.copy(); Z[:, features[1]] = u; Z[:, features[0]] = v
+                        out[i, j] = np.mean(predict(Z))
+                return out""",
+        "one row instead of the mean": """
+            def partial_dependence_2d(predict, X, features, grids):
+                out = np.zeros((len(grids[0]), len(grids[1])))
+                for i, u in enumerate(grids[0]):
+                    for j, v in enumerate(grids[1]):
+                        Z = X.copy(); Z[:, features[0]] = u; Z[:, features[1]] = v
+                        out[i, j] = np.ravel(predict(Z))[0]
+                return out""",
+        "overwrites the caller's X": """
+            def partial_dependence_2d(predict, X, features, grids):
+                out = np.zeros((len(grids[0]), len(grids[1])))
+                for i, u in enumerate(grids[0]):
+                    for j, v in enumerate(grids[1]):
+                        X[:, features[0]] = u; X[:, features[1]] = v
+                        out[i, j] = np.mean(predict(X))
+                return out""",
+    },
+    "ice_curves": {
+        "transposed (grid, rows)": """
+            def ice_curves(predict, X, feature, grid, centered=False):
+                out = []
+                for v in grid:
+                    Z = X.copy(); Z[:, feature] = v
+                    out.append(np.ravel(predict(Z)))
+                out = np.array(out)
+                return out - out[:1] if centered else out""",
+        "centred on the last grid value": """
+            def ice_curves(predict, X, feature, grid, centered=False):
+                out = np.array([np.ravel(predict(np.where(np.arange(X.shape[1]) == feature, v, X))) for v in grid]).T
+                return out - out[:, -1:] if centered else out""",
+        "centred on each curve's minimum": """
+            def ice_curves(predict, X, feature, grid, centered=False):
+                out = np.array([np.ravel(predict(np.where(np.arange(X.shape[1]) == feature, v, X))) for v in grid]).T
+                return out - out.min(axis=1, keepdims=True) if centered else out""",
+        "centred on the PDP instead of each curve": """
+            def ice_curves(predict, X, feature, grid, centered=False):
+                out = np.array([np.ravel(predict(np.where(np.arange(X.shape[1]) == feature, v, X))) for v in grid]).T
+                return out - out[:, 0].mean() if centered else out""",
+        "always centred": """
+            def ice_curves(predict, X, feature, grid, centered=False):
+                out = np.array([np.ravel(predict(np.where(np.arange(X.shape[1]) == feature, v, X))) for v in grid]).T
+                return out - out[:, :1]""",
+        "overwrites the caller's X": """
+            def ice_curves(predict, X, feature, grid, centered=False):
+                out = []
+                for v in grid:
+                    X[:, feature] = v
+                    out.append(np.ravel(predict(X)))
+                out = np.array(out).T
+                return out - out[:, :1] if centered else out""",
+    },
+}
+
+CORRECT = {
+    "standardize": {
+        "StandardScaler": """
+            from sklearn.preprocessing import StandardScaler
+
+            def standardize(x_train, x_test):
+                scaler = StandardScaler().fit(x_train)
+                return scaler.transform(x_train), scaler.transform(x_test)""",
+        "column loop with the sample std (ddof=1)": """
+            def standardize(x_train, x_test):
+                tr, te = np.empty_like(x_train, dtype=float), np.empty_like(x_test, dtype=float)
+                for j in range(x_train.shape[1]):
+                    m, s = x_train[:, j].mean(), x_train[:, j].std(ddof=1)
+                    tr[:, j] = (x_train[:, j] - m) / s
+                    te[:, j] = (x_test[:, j] - m) / s
+                return tr, te""",
+    },
+    "partial_dependence_1d": {
+        "plain loop over the grid": """
+            def partial_dependence_1d(predict, X, feature, grid):
+                values = []
+                for v in grid:
+                    Z = X.copy()
+                    Z[:, feature] = v
+                    values.append(float(np.mean(predict(Z))))
+                return np.array(values)""",
+        "mean of the ICE curves": None,  # filled below: uses the reference ice_curves
+    },
+    "partial_dependence_2d": {
+        "double loop": """
+            def partial_dependence_2d(predict, X, features, grids):
+                out = np.zeros((len(grids[0]), len(grids[1])))
+                for i, u in enumerate(grids[0]):
+                    for j, v in enumerate(grids[1]):
+                        Z = X.copy(); Z[:, features[0]] = u; Z[:, features[1]] = v
+                        out[i, j] = np.mean(predict(Z))
+                return out""",
+        "list of lists through a helper": """
+            def _pd_at(predict, X, features, u, v):
+                Z = np.array(X, dtype=float)
+                Z[:, features[0]], Z[:, features[1]] = u, v
+                return np.asarray(predict(Z)).mean()
+
+            def partial_dependence_2d(predict, X, features, grids):
+                return [[_pd_at(predict, X, features, u, v) for v in grids[1]] for u in grids[0]]""",
+    },
+    "ice_curves": {
+        "loop over rows (slow but correct)": """
+            def ice_curves(predict, X, feature, grid, centered=False):
+                curves = np.zeros((X.shape[0], len(grid)))
+                for i in range(X.shape[0]):
+                    rows = np.tile(X[i], (len(grid), 1))
+                    rows[:, feature] = grid
+                    curves[i] = np.ravel(predict(rows))
+                if centered:
+                    curves -= curves[:, [0]]
+                return curves""",
+    },
+}
+CORRECT["partial_dependence_1d"]["mean of the ICE curves"] = """
+    def partial_dependence_1d(predict, X, feature, grid):
+        return ice_curves(predict, X, feature, grid).mean(axis=0)"""
+
+
+def _scores(path):
+    report = grade_notebook(path)
+    assert report.chapter == CH and not report.problem
+    return report.exercise_scores(), report
+
+
+def test_reference_solution_scores_full_marks(tmp_path):
+    scores, report = _scores(make_submission(tmp_path, CH))
+    assert scores == {ex: max_points(ex) for ex in EXERCISES}
+    assert report.score == report.max_score == sum(max_points(ex) for ex in EXERCISES)
+    assert [m.grade_id for m in report.manual] == ["answer_pdp_1d", "answer_pdp_2d", "answer_ice"]
+
+
+def test_untouched_stub_scores_zero_and_says_not_attempted(tmp_path):
+    scores, report = _scores(stub_submission(tmp_path, CH))
+    assert scores == {ex: 0 for ex in EXERCISES}
+    for results in report.results.values():
+        assert all(r.status == "not attempted" for r in results)
+        assert "not attempted" in results[0].message
+
+
+@pytest.mark.parametrize("exercise,variant", [(ex, v) for ex, vs in WRONG.items() for v in vs])
+def test_wrong_variant_loses_marks(tmp_path, exercise, variant):
+    scores, report = _scores(make_submission(tmp_path, CH, {exercise: WRONG[exercise][variant]}))
+    assert scores[exercise] < max_points(exercise), f"{variant!r} kept full marks"
+    failed = [r for r in report.results[exercise] if not r.passed]
+    assert all(r.message for r in failed), "every lost point comes with a message"
+    others = {ex: s for ex, s in scores.items() if ex != exercise}
+    assert others == {ex: max_points(ex) for ex in others}, "a wrong answer must not cost other exercises"
+
+
+@pytest.mark.parametrize("exercise,variant", [(ex, v) for ex, vs in CORRECT.items() for v in vs])
+def test_correct_variant_keeps_full_marks(tmp_path, exercise, variant):
+    scores, report = _scores(make_submission(tmp_path, CH, {exercise: CORRECT[exercise][variant]}))
+    failed = [(r.check.name, r.message) for r in report.results[exercise] if not r.passed]
+    assert scores[exercise] == max_points(exercise), failed
+
+
+def test_grading_is_reproducible(tmp_path):
+    wrong = {"partial_dependence_1d": WRONG["partial_dependence_1d"]["median instead of mean"],
+             "ice_curves": WRONG["ice_curves"]["centred on the last grid value"]}
+    path = make_submission(tmp_path, CH, wrong)
+    first, second = grade_notebook(path), grade_notebook(path)
+    assert first.gradescope()["tests"] == second.gradescope()["tests"]
+    assert first.score == second.score < first.max_score
+
+
+def test_public_only_grading_runs_no_hidden_check(tmp_path):
+    report = grade_notebook(make_submission(tmp_path, CH), include_hidden=False)
+    checks = [r.check for rs in report.results.values() for r in rs]
+    assert checks and not any(c.hidden for c in checks)
+    assert report.score == report.max_score < sum(max_points(ex) for ex in EXERCISES)
