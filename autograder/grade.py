@@ -106,7 +106,7 @@ def detect_chapter(path: Path) -> Optional[str]:
     try:
         text = "\n".join(c.source for c in read_cells(path))
     except NotebookUnreadable:
-        return None
+        text = ""
     best, best_hits = None, 0
     for chapter, exercises in chapters().items():
         hits = sum(f"def {ex}(" in text for ex in exercises)
@@ -162,6 +162,14 @@ def grade_notebook(path: Path, chapter: Optional[str] = None, include_hidden: bo
         except NotebookUnreadable as exc:
             problem = str(exc)
         return Report(str(path), chapter, {}, problem=problem, sha256=sha, seconds=time.monotonic() - started)
+    try:
+        read_cells(path)
+    except NotebookUnreadable as exc:  # known chapter (from the path), unreadable file: every exercise scores 0
+        report = Report(str(path), chapter, {}, problem=str(exc), sha256=sha)
+        for ex in chapters()[chapter]:
+            report.results[ex] = [CheckResult(c, "error", str(exc)) for c in exercise_checks(ex, include_hidden)]
+        report.seconds = time.monotonic() - started
+        return report
     exercises = chapters()[chapter]
     results: Dict[str, List[CheckResult]] = {}
 
