@@ -8,6 +8,7 @@ import numpy as np
 from autograder.checks import CheckFailed, check, expect_close, expect_shape
 from autograder.public.ch01_pdp_ice import (ICE, PD1, PD2, STD, affine_map_from_train, expected_pd1,
                                             expected_pd2, standardize_case, unpack_pair)
+from autograder.answers import mean_with_fixed, row_with_feature
 from autograder.testmodels import QuadraticModel, random_table
 
 
@@ -79,7 +80,7 @@ def _(call):
     model = other_model()
     out = expect_shape(call(predict=model, X=X, features=(0, 4), grids=(np.array([0.7]), np.array([-1.3]))),
                        (1, 1), "the 2-D partial dependence")
-    expect_close(out, [[model.mean_with_fixed(X, {0: 0.7, 4: -1.3})]], "wrong value on a 1 x 1 grid")
+    expect_close(out, [[mean_with_fixed(model, X, {0: 0.7, 4: -1.3})]], "wrong value on a 1 x 1 grid")
 
 
 @check(ICE, "the mean of the ICE curves is the partial dependence", hidden=True)
@@ -88,7 +89,7 @@ def _(call):
     model = other_model(column_output=True)
     out = expect_shape(call(predict=model, X=X, feature=4, grid=grid), (23, 9), "the ICE curves")
     expect_close(out.mean(axis=0), expected_pd1(model, X, 4, grid), "the average ICE curve is not the PDP")
-    expect_close(out, model.row_with_feature(X, 4, grid), "wrong ICE curves for another model")
+    expect_close(out, row_with_feature(model, X, 4, grid), "wrong ICE curves for another model")
 
 
 @check(ICE, "centring uses the first grid value, even when the grid is not sorted", hidden=True)
@@ -97,7 +98,7 @@ def _(call):
     model = other_model()
     out = expect_shape(call(predict=model, X=X, feature=2, grid=grid, centered=True), (8, 5),
                        "the centred ICE curves")
-    raw = model.row_with_feature(X, 2, grid)
+    raw = row_with_feature(model, X, 2, grid)
     if np.allclose(out, raw - raw.min(axis=1, keepdims=True)):
         raise CheckFailed("the curves are centred on their minimum, not on grid[0]")
     expect_close(out, raw - raw[:, :1], "centred curves must be 0 at grid[0]")

@@ -6,6 +6,7 @@ result with an analytic answer from :mod:`autograder.testmodels`.
 import numpy as np
 
 from autograder.checks import CheckFailed, check, expect, expect_close, expect_shape
+from autograder.answers import mean_with_fixed, row_with_feature
 from autograder.testmodels import QuadraticModel, random_table
 
 # ---------------------------------------------------------------------------
@@ -88,7 +89,7 @@ def pd_model(column_output=False):
 
 
 def expected_pd1(model, X, feature, grid):
-    return np.array([model.mean_with_fixed(X, {feature: v}) for v in grid])
+    return np.array([mean_with_fixed(model, X, {feature: v}) for v in grid])
 
 
 @check(PD1, "returns one value per grid point")
@@ -104,7 +105,7 @@ def _(call):
     X, grid = random_table(11, 25, 4), np.array([-1.3, -0.45, 0.2, 0.95, 2.5])
     model = pd_model()
     out = expect_shape(call(predict=model, X=X, feature=0, grid=grid), (len(grid),), "the partial dependence")
-    ice = model.row_with_feature(X, 0, grid)
+    ice = row_with_feature(model, X, 0, grid)
     for row in (0, len(X) - 1):
         if np.allclose(out, ice[row]):
             raise CheckFailed("the result is the curve of a single row, not the average over all rows",
@@ -147,7 +148,7 @@ def pd2_model(column_output=False):
 
 def expected_pd2(model, X, features, grids):
     a, b = features
-    return np.array([[model.mean_with_fixed(X, {a: u, b: v}) for v in grids[1]] for u in grids[0]])
+    return np.array([[mean_with_fixed(model, X, {a: u, b: v}) for v in grids[1]] for u in grids[0]])
 
 
 @check(PD2, "returns an array of shape (len(grids[0]), len(grids[1]))")
@@ -201,7 +202,7 @@ def _(call):
     X, grid = random_table(31, 10, 4), np.array([-1.1, -0.3, 0.6, 1.4, 2.2, 3.0])
     model = pd_model(column_output=True)
     out = expect_shape(call(predict=model, X=X, feature=0, grid=grid), (10, 6), "the ICE curves")
-    expect_close(out, model.row_with_feature(X, 0, grid), "the curves do not match the model's predictions",
+    expect_close(out, row_with_feature(model, X, 0, grid), "the curves do not match the model's predictions",
                  hint="curve i at grid value v is predict(row i with X[i, feature] = v)")
 
 
@@ -213,6 +214,6 @@ def _(call):
                        "the centred ICE curves")
     expect_close(out[:, 0], np.zeros(10), "centred curves should start at 0 at grid[0]",
                  hint="subtract each curve's own first value: ice - ice[:, [0]]")
-    raw = model.row_with_feature(X, 0, grid)
+    raw = row_with_feature(model, X, 0, grid)
     expect_close(out, raw - raw[:, :1], "centred curves have the wrong shape",
                  hint="subtract each curve's own first value: ice - ice[:, [0]]")
