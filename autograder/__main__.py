@@ -1,7 +1,7 @@
 """Command line: ``python -m autograder {grade,list,bundle}``.
 
     python -m autograder grade NOTEBOOK [--results results.json]
-    python -m autograder grade SUBMISSIONS_DIR --out graded/ [--jobs 8] [--force]
+    python -m autograder grade SUBMISSIONS_DIR --out graded/ [--jobs 8] [--force] [--feedback html]
     python -m autograder list
     python -m autograder bundle OUT_DIR
 """
@@ -17,11 +17,12 @@ from autograder.sandbox import GIB, Limits
 
 def _limits(args) -> Limits:
     return Limits(exercise_s=args.exercise_timeout, notebook_s=args.notebook_timeout,
-                  memory_bytes=int(args.memory_gib * GIB))
+                  memory_bytes=int(args.memory_gib * GIB), isolation=args.isolation)
 
 
 def cmd_grade(args) -> int:
-    from autograder.batch import grade_batch, write_report, Submission, _student_of_file
+    from autograder import sandbox
+    from autograder.batch import grade_batch
     from autograder.grade import grade_notebook
 
     paths = [Path(p) for p in args.paths]
@@ -29,20 +30,33 @@ def cmd_grade(args) -> int:
     if missing:
         print(f"error: not found: {', '.join(missing)}", file=sys.stderr)
         return 2
+    limits = _limits(args)
     single = len(paths) == 1 and paths[0].is_file() and args.out is None
-    if single:
-        report = grade_notebook(paths[0], chapter=args.chapter, include_hidden=not args.public_only,
-                                limits=_limits(args))
-        results = Path(args.results or "results.json")
-        results.write_text(json.dumps(report.gradescope(), indent=2), encoding="utf-8")
-        print(_summary(report))
-        print(f"results written to {results}")
-        return 0
-    out = Path(args.out or "graded")
-    pairs = grade_batch(paths, out, jobs=args.jobs, chapter=args.chapter, include_hidden=not args.public_only,
-                        limits=_limits(args), force=args.force)
-    print(f"graded {len(pairs)} notebook(s); class grades in {out / 'grades.csv'}; "
-          f"per-student results.json and feedback.md under {out}/<student>/<chapter>/")
+    try:
+        if single:
+            report = grade_notebook(paths[0], chapter=args.chapter, include_hidden=not args.public_only,
+                                    limits=limits)
+            results = Path(args.results or "results.json")
+            data = report.gradescope()
+            data["extra_data"]["isolation"] = sandbox.isolation_description(limits)
+            results.write_text(json.dumps(data, indent=2), encoding="utf-8")
+            print(_summary(report))
+            print(f"results written to {results}")
+            return 0
+        out = Path(args.out or "graded")
+        batch = grade_batch(paths, out, jobs=args.jobs, chapter=args.chapter, include_hidden=not args.public_only,
+                            limits=limits, force=args.force, feedback=args.feedback)
+    except sandbox.SandboxUnavailable as exc:
+        print(f"error: --isolation namespace is not available on this machine: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    feedback = {"md": "feedback.md", "html": "feedback.html", "both": "feedback.md and feedback.html"}[args.feedback]
+    print(f"graded {batch.graded} notebook(s), {batch.skipped} already graded; class grades in "
+          f"{out / 'grades.csv'}; per-student results.json and {feedback} under {out}/<student>/<chapter>/")
+    if batch.integrity:
+        print(f"WARNING: the grader's files changed during the batch: see {out / 'integrity.txt'}", file=sys.stderr)
+        return 3
     return 0
 
 
@@ -95,6 +109,11 @@ def main(argv=None) -> int:
     g.add_argument("--exercise-timeout", type=float, default=Limits.exercise_s, help="seconds per exercise")
     g.add_argument("--notebook-timeout", type=float, default=Limits.notebook_s, help="seconds per notebook")
     g.add_argument("--memory-gib", type=float, default=Limits.memory_bytes / GIB, help="memory cap per worker")
+    g.add_argument("--feedback", choices=["md", "html", "both"], default="md",
+                   help="per-student feedback file: feedback.md, feedback.html or both (default: md)")
+    g.add_argument("--isolation", choices=["auto", "namespace", "none"], default="auto",
+                   help="auto: Linux namespaces where available, else process limits only (default); "
+                        "namespace: refuse to grade without them; none: process limits only")
     g.set_defaults(fn=cmd_grade)
     ls = sub.add_parser("list", help="list chapters, exercises and points")
     ls.set_defaults(fn=cmd_list)

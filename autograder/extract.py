@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Dict, List, Optional, Set, Tuple
 
 MAGIC = re.compile(r"^\s*[%!?]")
-BANNED_MODULES = ("autograder",)  # a submission may not import the grader or its test models
+BANNED_MODULES = ("autograder",)
+MAX_NOTEBOOK_BYTES = 64 * 1024 ** 2  # larger files are refused unread (outputs of big plots rarely exceed a few MB)  # a submission may not import the grader or its test models
 
 
 class NotebookUnreadable(Exception):
@@ -40,6 +41,9 @@ class Extraction:
 
 def read_cells(path: Path) -> List[Cell]:
     try:
+        if Path(path).stat().st_size > MAX_NOTEBOOK_BYTES:
+            raise NotebookUnreadable(f"{Path(path).name} is larger than {MAX_NOTEBOOK_BYTES // 1024 ** 2} MB: clear "
+                                     f"the outputs (Edit > Clear Outputs of All Cells), save and submit again")
         raw = Path(path).read_bytes()
     except OSError as exc:
         raise NotebookUnreadable(f"cannot read {Path(path).name}: {exc.strerror or exc}") from None
@@ -50,6 +54,9 @@ def read_cells(path: Path) -> List[Cell]:
     except json.JSONDecodeError as exc:
         raise NotebookUnreadable(f"{Path(path).name} is not a valid notebook (JSON error at line {exc.lineno}: "
                                  f"{exc.msg}); re-download your notebook from Jupyter and submit it again") from None
+    except (RecursionError, ValueError):
+        raise NotebookUnreadable(f"{Path(path).name} is not a valid notebook (its JSON is nested too deeply or "
+                                 f"holds invalid numbers)") from None
     if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
         raise NotebookUnreadable(f"{Path(path).name} has no list of cells: it is not a Jupyter notebook")
     cells = []
@@ -66,6 +73,27 @@ def read_cells(path: Path) -> List[Cell]:
         grade_id = nbg.get("grade_id") if isinstance(nbg.get("grade_id"), str) else ""
         cells.append(Cell(i, grade_id, src))
     return cells
+
+
+def non_code_definitions(path: Path, exercises: List[str]) -> Dict[str, str]:
+    """Exercises whose ``def`` sits in a markdown or raw cell (a retyped cell): name -> where."""
+    try:
+        nb = json.loads(Path(path).read_bytes().decode("utf-8", errors="replace"))
+        cells = nb.get("cells", []) if isinstance(nb, dict) else []
+    except (OSError, ValueError, RecursionError):
+        return {}
+    out: Dict[str, str] = {}
+    for i, cell in enumerate(cells if isinstance(cells, list) else []):
+        if not isinstance(cell, dict) or cell.get("cell_type") == "code":
+            continue
+        src = cell.get("source", "")
+        src = "".join(s for s in src if isinstance(s, str)) if isinstance(src, list) else src
+        if not isinstance(src, str):
+            continue
+        for ex in exercises:
+            if ex not in out and re.search(rf"^\s*def\s+{re.escape(ex)}\s*\(", src, re.M):
+                out[ex] = f"a {cell.get('cell_type', 'non-code')} cell (cell {i + 1})"
+    return out
 
 
 def strip_magics(source: str) -> str:
@@ -162,6 +190,9 @@ def extract(path: Path, exercises: List[str]) -> Extraction:
     found: Dict[str, str] = {}
     problems: Dict[str, str] = {}
     chosen: Dict[str, Tuple[int, ast.stmt]] = {}
+    missing = [ex for ex in exercises if not (ex in definitions and
+                                              isinstance(definitions[ex][1], (ast.FunctionDef, ast.AsyncFunctionDef)))]
+    misplaced = non_code_definitions(path, missing) if missing else {}
     for ex in exercises:
         if ex in definitions and isinstance(definitions[ex][1], (ast.FunctionDef, ast.AsyncFunctionDef)):
             o, node, cell = definitions[ex]
@@ -172,6 +203,9 @@ def extract(path: Path, exercises: List[str]) -> Extraction:
         elif any(re.search(rf"def\s+{re.escape(ex)}\b", src) for src, _ in broken_sources):
             message = next(m for src, m in broken_sources if re.search(rf"def\s+{re.escape(ex)}\b", src))
             problems[ex] = f"the cell that defines `{ex}` has a syntax error: {message}"
+        elif ex in misplaced:
+            problems[ex] = (f"`{ex}` is defined in {misplaced[ex]}, not in a code cell: change that cell's type "
+                            f"back to Code, run it, and submit again")
         else:
             extra = ""
             if syntax_errors:

@@ -30,6 +30,14 @@ class ChannelTimeout(Exception):
     pass
 
 
+class ChannelTooLarge(ChannelClosed):
+    """The other side announced a message larger than the reader accepts."""
+
+    def __init__(self, size: int, limit: int):
+        super().__init__(f"message of {size} bytes is larger than the limit of {limit}")
+        self.size, self.limit = size, limit
+
+
 def send(fd: int, payload: bytes) -> None:
     data = HEADER.pack(len(payload)) + payload
     view = memoryview(data)
@@ -42,7 +50,7 @@ def recv(fd: int, deadline: Optional[float] = None, max_bytes: int = MAX_MESSAGE
     header = _read_exact(fd, HEADER.size, deadline)
     (length,) = HEADER.unpack(header)
     if length > max_bytes:
-        raise ChannelClosed(f"message of {length} bytes is larger than the limit of {max_bytes}")
+        raise ChannelTooLarge(length, max_bytes)
     return _read_exact(fd, length, deadline)
 
 
@@ -101,6 +109,26 @@ def decode(data: Any, _depth: int = 0) -> Any:
         if set(data) == {"__dict__"}:
             return {str(k): decode(v, _depth + 1) for k, v in data["__dict__"].items()}
     raise ValueError("unexpected data from the worker")
+
+
+def check_plain(value: Any, _depth: int = 0) -> Any:
+    """``value`` if it is what :func:`autograder.checks.coerce` produces (None, str, float64 arrays,
+    tuples and str-keyed dicts of those), else ``ValueError``: a forged reply cannot smuggle anything else."""
+    if _depth > 8:
+        raise ValueError("nested too deeply")
+    if value is None or isinstance(value, str):
+        return value
+    if type(value) is np.ndarray and value.dtype == np.float64:
+        return value
+    if type(value) is tuple:
+        for v in value:
+            check_plain(v, _depth + 1)
+        return value
+    if type(value) is dict and all(type(k) is str for k in value):
+        for v in value.values():
+            check_plain(v, _depth + 1)
+        return value
+    raise ValueError(f"unexpected {type(value).__name__} in the reply")
 
 
 def dumps(obj: Any) -> bytes:

@@ -1,0 +1,200 @@
+"""Hidden checks for chapter 2 (LIME): the instructor's copy only, never shipped to students.
+
+More cases of the public properties (other vocabularies, texts, segment
+layouts, colours) and two comparisons the public checks avoid because they
+spell out the algorithm: the text weights against the *expected* weighted
+ridge fit under LIME's sampling scheme (computed exactly by enumerating every
+subset of words, so any correct sampler passes within sampling noise), and the
+image weights against the exact kernel-weighted ridge on the given z.
+"""
+from itertools import combinations
+from math import comb
+
+import numpy as np
+
+from autograder.checks import check, expect, expect_close, expect_shape
+from autograder.public.ch02_lime import (EXPLAIN, IMG_W, PERTURB, PROBA, SEGMENT, TEXT_W, call_proba,
+                                         expect_labels, expect_proba, expect_word_weights, mismatches,
+                                         ranked, segments_marked, unpack_explanation, unpack_perturbed,
+                                         weights_far_case)
+from autograder.testmodels_lime import (RegionBrightnessClassifier, WordPresenceClassifier, WordSigmoidModel,
+                                        WordVectorizer, block_segments, distinct_words, textured_image)
+
+# ---------------------------------------------------------------------------
+# predict_proba
+# ---------------------------------------------------------------------------
+
+
+@check(PROBA, "another vocabulary, 40 texts with capitals and punctuation", hidden=True)
+def _(call):
+    vectorizer = WordVectorizer(["good", "bad", "service", "slow", "fast", "never", "again", "wow"], length=6)
+    model = WordSigmoidModel(vectorizer, {"good": 1.2, "bad": -1.4, "slow": -0.8, "fast": 0.9, "never": -0.6,
+                                          "wow": 0.5}, bias=-0.2, max_calls=1)
+    rng = np.random.default_rng(0)
+    pool = ["Good", "BAD", "service!", "slow...", "fast", "never", "again?", "wow", "the", "unknownword"]
+    texts = [" ".join(rng.choice(pool, size=rng.integers(0, 10))) for _ in range(40)]
+    out = expect_proba(call_proba(call, texts, vectorizer, model), 40)
+    expect_close(out[:, 1], model.positive_probability(vectorizer, texts),
+                 "wrong probabilities for a batch of 40 texts", atol=1e-4)
+    expect_close(out.sum(axis=1), np.ones(40), "rows should sum to 1", atol=1e-5)
+
+
+# ---------------------------------------------------------------------------
+# lime_text_weights
+# ---------------------------------------------------------------------------
+def expected_text_fit(text, model, num_samples, alpha=1.0, width=25.0):
+    """The weighted ridge fit LIME converges to: every subset of words enumerated with its probability
+    under lime's scheme (row 0 the text itself; then k ~ U{1..d} words removed, chosen uniformly)."""
+    words = distinct_words(text)
+    tokens = __import__("re").findall(r"\w+", text)
+    d = len(words)
+    rows, probs = [np.ones(d)], [1.0]
+    for k in range(1, d + 1):
+        for removed in combinations(range(d), k):
+            z = np.ones(d)
+            z[list(removed)] = 0
+            rows.append(z)
+            probs.append((num_samples - 1) / (d * comb(d, k)))
+    Z, P = np.array(rows), np.array(probs)
+    texts = [" ".join(t for t in tokens if z[words.index(t)]) for z in Z]
+    y = np.asarray(model(texts), dtype=float)[:, 1]
+    kept = Z.sum(axis=1)
+    dist = 100.0 * (1.0 - np.sqrt(kept / d))
+    w = P * np.sqrt(np.exp(-dist ** 2 / width ** 2))
+    X1 = np.column_stack([np.ones(len(Z)), Z])
+    A = (X1 * w[:, None]).T @ X1 + np.diag([0.0] + [alpha] * d)
+    coef = np.linalg.solve(A, (X1 * w[:, None]).T @ y)[1:]
+    return dict(zip(words, coef))
+
+
+@check(TEXT_W, "matches LIME's kernel-weighted ridge fit within sampling noise", hidden=True)
+def _(call):
+    text = "honestly the plot was weak but the acting was superb and moving"
+    words = distinct_words(text)
+    model = WordPresenceClassifier({"weak": -0.25, "superb": 0.3, "moving": 0.1, "honestly": -0.05}, bias=0.45,
+                                   far={"words": words, "min_present": 4, "sign": -1.0},
+                                   interactions=[("superb", "moving", 0.1)])
+    w = expect_word_weights(call(text=text, predict_proba=model, num_samples=3000, seed=21), text)
+    expected = expected_text_fit(text, model, 3000)
+    worst = max(words, key=lambda k: abs(w[k] - expected[k]))
+    expect(abs(w[worst] - expected[worst]) < 0.04,
+           f"the weight of {worst!r} is {w[worst]:.3f}; LIME's weighted fit gives {expected[worst]:.3f}",
+           hint="k ~ U{1..d} words removed per sample, distance 100 * cosine, kernel sqrt(exp(-d^2/25^2)), "
+                "Ridge(alpha=1) with sample_weight")
+
+
+@check(TEXT_W, "removing a word removes every occurrence; other seeds give other samples", hidden=True)
+def _(call):
+    text = "good good good, but bad"
+    model = WordPresenceClassifier({"good": 0.3, "bad": -0.1}, bias=0.4)
+    w = expect_word_weights(call(text=text, predict_proba=model, num_samples=400, seed=0), text)
+    expect(abs(w["good"] - 0.3) < 0.05 and ranked(w)[0] == "good",
+           f"weight of 'good' is {w['good']:.3f}; the model adds 0.3 when 'good' is present at all",
+           hint="a feature is a distinct word: removing it removes all its occurrences from the text")
+    sig = WordPresenceClassifier({"good": 1.0, "bad": -2.0, "but": 0.5}, bias=0.0, link="sigmoid")
+    a = expect_word_weights(call(text=text, predict_proba=sig, num_samples=200, seed=1), text)
+    b = expect_word_weights(call(text=text, predict_proba=sig, num_samples=200, seed=2), text)
+    expect(any(a[k] != b[k] for k in a), "seed=1 and seed=2 gave identical weights",
+           hint="create the random generator from the `seed` argument")
+
+
+# ---------------------------------------------------------------------------
+# explain_top_labels
+# ---------------------------------------------------------------------------
+@check(EXPLAIN, "shuffled superpixel labels, a wide image and three labels", hidden=True)
+def _(call):
+    seg = block_segments(30, 60, 3, 6, shuffle_seed=4)
+    image = textured_image(30, 60, 9)
+    ra, rb = np.isin(seg, [2, 13]), np.isin(seg, [7])
+    clf = RegionBrightnessClassifier([None, ra, rb, None], gains=[0.0, 5.0, 3.0, 0.0],
+                                     biases=[2.4, 0.0, 0.0, 0.0])
+    order = [int(k) for k in np.argsort(-clf(image[None])[0])[:3]]
+    labels, masks = unpack_explanation(call(image=image, classifier_fn=clf, segments=seg, top_labels=3,
+                                            num_features=2, num_samples=400, seed=3), 3, seg.shape)
+    expect(labels == order, f"labels {labels}, expected {order}")
+    expect(segments_marked(seg, masks[labels.index(1)], 1) == [2, 13],
+           "the mask of class 1 should mark its two superpixels [2, 13] as positive")
+    expect(segments_marked(seg, masks[labels.index(2)], 1) == [7],
+           "the mask of class 2 should mark its superpixel [7] as positive")
+
+
+# ---------------------------------------------------------------------------
+# segment_image
+# ---------------------------------------------------------------------------
+def same_partition(a, b):
+    pairs = len(np.unique(a.astype(np.int64) * (b.max() + 1) + b.astype(np.int64)))
+    return pairs == len(np.unique(a)) == len(np.unique(b))
+
+
+@check(SEGMENT, "the same superpixels as skimage's SLIC with the given parameters", hidden=True)
+def _(call):
+    from skimage import data
+    from skimage.segmentation import slic
+    from skimage.transform import resize
+
+    image = resize(data.coffee(), (80, 120), anti_aliasing=True)
+    for kwargs in (dict(n_segments=50, compactness=20, sigma=1), dict(n_segments=30, compactness=5, sigma=2)):
+        seg = expect_labels(call(image=image, **kwargs), image.shape[:2])
+        expected = slic(image, start_label=0, **kwargs)
+        expect(same_partition(seg, expected), f"the superpixels differ from slic(image, {kwargs})",
+               hint="segments = slic(image, n_segments=..., compactness=..., sigma=..., start_label=0)")
+
+
+# ---------------------------------------------------------------------------
+# perturb_image
+# ---------------------------------------------------------------------------
+@check(PERTURB, "shuffled labels, a colour per channel, one-channel images, input unchanged", hidden=True)
+def _(call):
+    seg = block_segments(18, 24, 3, 3, shuffle_seed=1)
+    image = textured_image(18, 24, 6)
+    original = image.copy()
+    images, z = unpack_perturbed(call(image=image, segments=seg, num_samples=25, seed=9,
+                                      hide_color=(0.2, 0.4, 0.6)), 25, image, 9)
+    call.expect_unchanged("image", original)
+    bad = mismatches(images, z, image, seg, np.array([0.2, 0.4, 0.6]))
+    expect(not bad, f"{len(bad)} images do not match z with shuffled labels and hide_color=(0.2, 0.4, 0.6)")
+    gray = textured_image(18, 24, 7, channels=1)
+    images, z = unpack_perturbed(call(image=gray, segments=seg, num_samples=8, seed=0), 8, gray, 9)
+    expect(not mismatches(images, z, gray, seg, 0.0), "wrong images for a one-channel image")
+    images, z = unpack_perturbed(call(image=image, segments=seg, num_samples=1, seed=0), 1, image, 9)
+    expect(z.all() and np.allclose(images[0], image), "num_samples=1 should return just the original image")
+
+
+# ---------------------------------------------------------------------------
+# lime_image_weights
+# ---------------------------------------------------------------------------
+def exact_image_fit(z, target, kernel_width=0.25, alpha=1.0):
+    z = np.asarray(z, dtype=float)
+    k = z.sum(axis=1)
+    sim = np.where(k > 0, k / np.sqrt(np.maximum(k, 1) * z.shape[1]), 0.0)
+    w = np.sqrt(np.exp(-(1.0 - sim) ** 2 / kernel_width ** 2))
+    X1 = np.column_stack([np.ones(len(z)), z])
+    A = (X1 * w[:, None]).T @ X1 + np.diag([0.0] + [alpha] * z.shape[1])
+    return np.linalg.solve(A, (X1 * w[:, None]).T @ target)[1:]
+
+
+@check(IMG_W, "equals the kernel-weighted ridge fit (alpha=1) on a non-linear target", hidden=True)
+def _(call):
+    rng = np.random.default_rng(31)
+    z = rng.integers(0, 2, size=(250, 10)).astype(float)
+    z[0] = 1
+    target = 1 / (1 + np.exp(-(z @ rng.normal(0, 1, 10) + 2 * z[:, 0] * z[:, 1] - 1)))
+    w = expect_shape(call(z=z, target_probs=target), (10,), "the weights")
+    expect_close(w, exact_image_fit(z, target), "the weights differ from LIME's weighted ridge fit",
+                 hint="Ridge(alpha=1).fit(z, target_probs, sample_weight=sqrt(exp(-d**2 / kernel_width**2)))",
+                 rtol=1e-4, atol=1e-5)
+
+
+@check(IMG_W, "uses kernel_width, survives an all-hidden row, leaves z unchanged", hidden=True)
+def _(call):
+    z, target, _ = weights_far_case(8, n_samples=200, n_segments=12)
+    z = np.vstack([z, np.zeros((1, 12))])
+    target = np.append(target, 0.9)
+    original = z.copy()
+    for width in (0.6, 0.1):
+        w = expect_shape(call(z=z, target_probs=target, kernel_width=width), (12,), "the weights")
+        call.expect_unchanged("z", original)
+        expect_close(w, exact_image_fit(z, target, kernel_width=width),
+                     f"wrong weights with kernel_width={width} and a row of z with every superpixel hidden",
+                     hint="a row of zeros has cosine distance 1 to the all-ones row (similarity 0), not NaN",
+                     rtol=1e-4, atol=1e-5)

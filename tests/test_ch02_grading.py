@@ -1,0 +1,458 @@
+"""The chapter-2 (LIME) grader grades: reference full marks, stub zero, wrong answers lose marks,
+other correct answers keep full marks, the same notebook always gets the same points.
+
+Every submission is the real release notebook with its exercise cells filled in (the reference
+solution from source/ except the one exercise under test), graded by the real grader: extraction,
+sandboxed worker, checks. No network, no shared data, no TensorFlow in the worker.
+"""
+import pytest
+
+from autograder.checks import chapters, max_points
+from autograder.grade import grade_notebook
+from tests.submissions import make_submission, stub_submission
+
+CH = "ch02_lime"
+EXERCISES = chapters()[CH]
+
+WRONG = {
+    "predict_proba": {
+        "columns swapped": """
+            def predict_proba(texts):
+                p = np.asarray(text_model.predict(vectorizer(list(texts)), verbose=0)).reshape(-1)
+                return np.column_stack([p, 1 - p])""",
+        "only P(positive), shape (n, 1)": """
+            def predict_proba(texts):
+                return text_model.predict(vectorizer(list(texts)), verbose=0)""",
+        "one model call per text": """
+            def predict_proba(texts):
+                rows = []
+                for t in texts:
+                    p = float(np.ravel(text_model.predict(vectorizer([t]), verbose=0))[0])
+                    rows.append([1 - p, p])
+                return np.array(rows)""",
+        "reads a global called `model`": """
+            def predict_proba(texts):
+                p = np.asarray(model.predict(vectorizer(list(texts)), verbose=0)).reshape(-1)
+                return np.column_stack([1 - p, p])""",
+        "hard 0/1 labels instead of probabilities": """
+            def predict_proba(texts):
+                p = (np.asarray(text_model.predict(vectorizer(list(texts)), verbose=0)).reshape(-1) > 0.5) * 1.0
+                return np.column_stack([1 - p, p])""",
+    },
+    "lime_text_weights": {
+        "no kernel weights": """
+            def lime_text_weights(text, predict_proba, num_samples=1000, seed=0):
+                tokens = re.findall(r"\\w+", text)
+                words = list(dict.fromkeys(tokens))
+                d = len(words)
+                rng = np.random.default_rng(seed)
+                z = np.ones((num_samples, d))
+                for i in range(1, num_samples):
+                    z[i, rng.choice(d, rng.integers(1, d + 1), replace=False)] = 0
+                texts = [" ".join(t for t in tokens if row[words.index(t)]) for row in z]
+                p = predict_proba(texts)[:, 1]
+                return dict(zip(words, Ridge(alpha=1.0).fit(z, p).coef_))""",
+        "kernel on Euclidean distance": """
+            def lime_text_weights(text, predict_proba, num_samples=1000, seed=0):
+                tokens = re.findall(r"\\w+", text)
+                words = list(dict.fromkeys(tokens))
+                d = len(words)
+                rng = np.random.default_rng(seed)
+                z = np.ones((num_samples, d))
+                for i in range(1, num_samples):
+                    z[i, rng.choice(d, rng.integers(1, d + 1), replace=False)] = 0
+                texts = [" ".join(t for t in tokens if row[words.index(t)]) for row in z]
+                p = predict_proba(texts)[:, 1]
+                distance = np.sqrt(((z - 1) ** 2).sum(axis=1))
+                w = np.sqrt(np.exp(-distance ** 2 / 25 ** 2))
+                return dict(zip(words, Ridge(alpha=1.0).fit(z, p, sample_weight=w).coef_))""",
+        "explains the negative class": """
+            def lime_text_weights(text, predict_proba, num_samples=1000, seed=0):
+                tokens = re.findall(r"\\w+", text)
+                words = list(dict.fromkeys(tokens))
+                d = len(words)
+                rng = np.random.default_rng(seed)
+                z = np.ones((num_samples, d))
+                for i in range(1, num_samples):
+                    z[i, rng.choice(d, rng.integers(1, d + 1), replace=False)] = 0
+                texts = [" ".join(t for t in tokens if row[words.index(t)]) for row in z]
+                p = predict_proba(texts)[:, 0]
+                w = np.sqrt(np.exp(-(100 * (1 - np.sqrt(z.sum(1) / d))) ** 2 / 25 ** 2))
+                return dict(zip(words, Ridge(alpha=1.0).fit(z, p, sample_weight=w).coef_))""",
+        "features mark the removed words": """
+            def lime_text_weights(text, predict_proba, num_samples=1000, seed=0):
+                tokens = re.findall(r"\\w+", text)
+                words = list(dict.fromkeys(tokens))
+                d = len(words)
+                rng = np.random.default_rng(seed)
+                z = np.ones((num_samples, d))
+                for i in range(1, num_samples):
+                    z[i, rng.choice(d, rng.integers(1, d + 1), replace=False)] = 0
+                texts = [" ".join(t for t in tokens if row[words.index(t)]) for row in z]
+                p = predict_proba(texts)[:, 1]
+                w = np.sqrt(np.exp(-(100 * (1 - np.sqrt(z.sum(1) / d))) ** 2 / 25 ** 2))
+                return dict(zip(words, Ridge(alpha=1.0).fit(1 - z, p, sample_weight=w).coef_))""",
+        "ignores the seed": """
+            def lime_text_weights(text, predict_proba, num_samples=1000, seed=0):
+                tokens = re.findall(r"\\w+", text)
+                words = list(dict.fromkeys(tokens))
+                d = len(words)
+                rng = np.random.default_rng()
+                z = np.ones((num_samples, d))
+                for i in range(1, num_samples):
+                    z[i, rng.choice(d, rng.integers(1, d + 1), replace=False)] = 0
+                texts = [" ".join(t for t in tokens if row[words.index(t)]) for row in z]
+                p = predict_proba(texts)[:, 1]
+                w = np.sqrt(np.exp(-(100 * (1 - np.sqrt(z.sum(1) / d))) ** 2 / 25 ** 2))
+                return dict(zip(words, Ridge(alpha=1.0).fit(z, p, sample_weight=w).coef_))""",
+        "removes only one occurrence of a word": """
+            def lime_text_weights(text, predict_proba, num_samples=1000, seed=0):
+                words = list(dict.fromkeys(re.findall(r"\\w+", text)))
+                d = len(words)
+                rng = np.random.default_rng(seed)
+                z = np.ones((num_samples, d))
+                texts = [text]
+                for i in range(1, num_samples):
+                    off = rng.choice(d, rng.integers(1, d + 1), replace=False)
+                    z[i, off] = 0
+                    t = text
+                    for j in off:
+                        t = re.sub(rf"\\b{words[j]}\\b", "", t, count=1)
+                    texts.append(t)
+                p = predict_proba(texts)[:, 1]
+                w = np.sqrt(np.exp(-(100 * (1 - np.sqrt(z.sum(1) / d))) ** 2 / 25 ** 2))
+                return dict(zip(words, Ridge(alpha=1.0).fit(z, p, sample_weight=w).coef_))""",
+    },
+    "explain_top_labels": {
+        "hide_color left at lime's default (superpixel mean)": """
+            def explain_top_labels(image, classifier_fn, segments=None, top_labels=2, num_features=5,
+                                   num_samples=300, seed=0):
+                explainer = lime_image.LimeImageExplainer(random_state=seed)
+                exp = explainer.explain_instance(image, classifier_fn, top_labels=top_labels,
+                                                 num_samples=num_samples,
+                                                 segmentation_fn=None if segments is None else (lambda i: segments))
+                labels = np.array(exp.top_labels[:top_labels])
+                return labels, np.stack([exp.get_image_and_mask(l, positive_only=False,
+                                                                num_features=num_features)[1] for l in labels])""",
+        "positive evidence only": """
+            def explain_top_labels(image, classifier_fn, segments=None, top_labels=2, num_features=5,
+                                   num_samples=300, seed=0):
+                explainer = lime_image.LimeImageExplainer(random_state=seed)
+                exp = explainer.explain_instance(image, classifier_fn, top_labels=top_labels, hide_color=0,
+                                                 num_samples=num_samples,
+                                                 segmentation_fn=None if segments is None else (lambda i: segments))
+                labels = np.array(exp.top_labels[:top_labels])
+                return labels, np.stack([exp.get_image_and_mask(l, positive_only=True,
+                                                                num_features=num_features)[1] for l in labels])""",
+        "ignores the given segments": """
+            def explain_top_labels(image, classifier_fn, segments=None, top_labels=2, num_features=5,
+                                   num_samples=300, seed=0):
+                explainer = lime_image.LimeImageExplainer(random_state=seed)
+                exp = explainer.explain_instance(image, classifier_fn, top_labels=top_labels, hide_color=0,
+                                                 num_samples=num_samples, random_seed=seed)
+                labels = np.array(exp.top_labels[:top_labels])
+                return labels, np.stack([exp.get_image_and_mask(l, positive_only=False,
+                                                                num_features=num_features)[1] for l in labels])""",
+        "no random_state": """
+            def explain_top_labels(image, classifier_fn, segments=None, top_labels=2, num_features=5,
+                                   num_samples=300, seed=0):
+                explainer = lime_image.LimeImageExplainer()
+                exp = explainer.explain_instance(image, classifier_fn, top_labels=top_labels, hide_color=0,
+                                                 num_samples=num_samples,
+                                                 segmentation_fn=None if segments is None else (lambda i: segments))
+                labels = np.array(exp.top_labels[:top_labels])
+                return labels, np.stack([exp.get_image_and_mask(l, positive_only=False,
+                                                                num_features=num_features)[1] for l in labels])""",
+        "least probable label first": """
+            def explain_top_labels(image, classifier_fn, segments=None, top_labels=2, num_features=5,
+                                   num_samples=300, seed=0):
+                explainer = lime_image.LimeImageExplainer(random_state=seed)
+                exp = explainer.explain_instance(image, classifier_fn, top_labels=top_labels, hide_color=0,
+                                                 num_samples=num_samples,
+                                                 segmentation_fn=None if segments is None else (lambda i: segments))
+                labels = np.array(exp.top_labels[:top_labels])[::-1]
+                return labels, np.stack([exp.get_image_and_mask(l, positive_only=False,
+                                                                num_features=num_features)[1] for l in labels])""",
+    },
+    "segment_image": {
+        "labels start at 1 (slic's default)": """
+            def segment_image(image, n_segments=50, compactness=20, sigma=1):
+                return slic(image, n_segments=n_segments, compactness=compactness, sigma=sigma)""",
+        "ignores compactness and sigma": """
+            def segment_image(image, n_segments=50, compactness=20, sigma=1):
+                return slic(image, n_segments=n_segments, compactness=20, sigma=1, start_label=0)""",
+        "ignores n_segments": """
+            def segment_image(image, n_segments=50, compactness=20, sigma=1):
+                return slic(image, n_segments=50, compactness=compactness, sigma=sigma, start_label=0)""",
+    },
+    "perturb_image": {
+        "z marks the hidden superpixels": """
+            def perturb_image(image, segments, num_samples, seed, hide_color=0):
+                n = segments.max() + 1
+                rng = np.random.default_rng(seed)
+                z = rng.integers(0, 2, size=(num_samples, n)); z[0] = 1
+                visible = z[:, segments].astype(bool)[..., None]
+                return np.where(visible, image, hide_color), 1 - z""",
+        "the workshop's sampler (hides 1 to n/2 superpixels)": """
+            def perturb_image(image, segments, num_samples, seed, hide_color=0):
+                n = segments.max() + 1
+                rng = np.random.default_rng(seed)
+                z = np.ones((num_samples, n), dtype=int)
+                for i in range(1, num_samples):
+                    z[i, rng.choice(n, size=rng.integers(1, max(2, n // 2)), replace=False)] = 0
+                visible = z[:, segments].astype(bool)[..., None]
+                return np.where(visible, image, hide_color), z""",
+        "images drawn from another sample than z": """
+            def perturb_image(image, segments, num_samples, seed, hide_color=0):
+                n = segments.max() + 1
+                rng = np.random.default_rng(seed)
+                z = rng.integers(0, 2, size=(num_samples, n)); z[0] = 1
+                other = rng.integers(0, 2, size=(num_samples, n)); other[0] = 1
+                visible = other[:, segments].astype(bool)[..., None]
+                return np.where(visible, image, hide_color), z""",
+        "ignores the seed": """
+            def perturb_image(image, segments, num_samples, seed, hide_color=0):
+                n = segments.max() + 1
+                z = np.random.randint(0, 2, size=(num_samples, n)); z[0] = 1
+                visible = z[:, segments].astype(bool)[..., None]
+                return np.where(visible, image, hide_color), z""",
+        "first sample not the original image": """
+            def perturb_image(image, segments, num_samples, seed, hide_color=0):
+                n = segments.max() + 1
+                rng = np.random.default_rng(seed)
+                z = rng.integers(0, 2, size=(num_samples, n))
+                visible = z[:, segments].astype(bool)[..., None]
+                return np.where(visible, image, hide_color), z""",
+    },
+    "lime_image_weights": {
+        "no kernel weights": """
+            def lime_image_weights(z, target_probs, kernel_width=0.25):
+                return Ridge(alpha=1.0).fit(z, target_probs).coef_""",
+        "features mark the hidden superpixels (1 - z)": """
+            def lime_image_weights(z, target_probs, kernel_width=0.25):
+                k = z.sum(axis=1)
+                d = 1 - k / np.sqrt(np.maximum(k, 1) * z.shape[1])
+                w = np.sqrt(np.exp(-d ** 2 / kernel_width ** 2))
+                return Ridge(alpha=1.0).fit(1 - z, target_probs, sample_weight=w).coef_""",
+        "kernel on Euclidean distance": """
+            def lime_image_weights(z, target_probs, kernel_width=0.25):
+                d = np.sqrt(((1 - z) ** 2).sum(axis=1))
+                w = np.sqrt(np.exp(-d ** 2 / kernel_width ** 2))
+                return Ridge(alpha=1.0).fit(z, target_probs, sample_weight=w).coef_""",
+        "kernel without the square root": """
+            def lime_image_weights(z, target_probs, kernel_width=0.25):
+                k = z.sum(axis=1)
+                d = 1 - k / np.sqrt(np.maximum(k, 1) * z.shape[1])
+                w = np.exp(-d ** 2 / kernel_width ** 2)
+                return Ridge(alpha=1.0).fit(z, target_probs, sample_weight=w).coef_""",
+        "ignores kernel_width": """
+            def lime_image_weights(z, target_probs, kernel_width=0.25):
+                k = z.sum(axis=1)
+                d = 1 - k / np.sqrt(np.maximum(k, 1) * z.shape[1])
+                w = np.sqrt(np.exp(-d ** 2 / 0.25 ** 2))
+                return Ridge(alpha=1.0).fit(z, target_probs, sample_weight=w).coef_""",
+    },
+}
+
+CORRECT = {
+    "predict_proba": {
+        "model called directly, np.hstack": """
+            def predict_proba(texts):
+                p = text_model(vectorizer(texts)).numpy()
+                return np.hstack([1 - p, p])""",
+        "array of texts, batch_size, np.stack": """
+            def predict_proba(texts):
+                ids = vectorizer(np.array(texts))
+                p = text_model.predict(ids, batch_size=256, verbose=0)[:, 0]
+                return np.stack([1 - p, p], axis=1)""",
+    },
+    "lime_text_weights": {
+        "loops, RandomState, lime-style text, sklearn cosine distance": """
+            from sklearn.metrics.pairwise import cosine_distances
+
+            def lime_text_weights(text, predict_proba, num_samples=1000, seed=0):
+                pieces = re.split(r"(\\W+)", text)
+                words = []
+                for piece in pieces:
+                    if re.fullmatch(r"\\w+", piece) and piece not in words:
+                        words.append(piece)
+                d = len(words)
+                rs = np.random.RandomState(seed)
+                z = np.ones((num_samples, d))
+                texts = [text]
+                for i in range(1, num_samples):
+                    off = rs.choice(d, rs.randint(1, d + 1), replace=False)
+                    z[i, off] = 0
+                    removed = {words[j] for j in off}
+                    texts.append("".join(p for p in pieces if p not in removed))
+                probs = np.asarray(predict_proba(texts))[:, 1]
+                dist = cosine_distances(z, np.ones((1, d))).ravel() * 100
+                w = np.sqrt(np.exp(-dist ** 2 / 25 ** 2))
+                model = Ridge(alpha=1).fit(z, probs, sample_weight=w)
+                return {word: float(c) for word, c in zip(words, model.coef_)}""",
+        "weighted least squares by hand": """
+            def lime_text_weights(text, predict_proba, num_samples=1000, seed=0):
+                tokens = re.findall(r"\\w+", text)
+                words = sorted(set(tokens), key=tokens.index)
+                d = len(words)
+                rng = np.random.default_rng(seed)
+                z = np.ones((num_samples, d))
+                for i in range(1, num_samples):
+                    k = rng.integers(1, d, endpoint=True)
+                    z[i, rng.permutation(d)[:k]] = 0
+                texts = [" ".join(t for t in tokens if z[i, words.index(t)]) for i in range(num_samples)]
+                y = predict_proba(texts)[:, 1]
+                cos = z.sum(1) / (np.linalg.norm(z, axis=1) * np.sqrt(d) + 1e-12)
+                pi = np.sqrt(np.exp(-(100 * (1 - cos)) ** 2 / 625.0))
+                X = np.column_stack([np.ones(num_samples), z])
+                penalty = np.eye(d + 1); penalty[0, 0] = 0
+                beta = np.linalg.solve(X.T @ (pi[:, None] * X) + penalty, X.T @ (pi * y))
+                return {w: beta[j + 1] for j, w in enumerate(words)}""",
+    },
+    "explain_top_labels": {
+        "default batch size, masks collected in a loop": """
+            def explain_top_labels(image, classifier_fn, segments=None, top_labels=2, num_features=5,
+                                   num_samples=300, seed=0):
+                explainer = lime_image.LimeImageExplainer(random_state=seed)
+                kwargs = {} if segments is None else {"segmentation_fn": lambda img: segments}
+                explanation = explainer.explain_instance(image, classifier_fn, top_labels=top_labels,
+                                                         hide_color=0, num_samples=num_samples, **kwargs)
+                labels, masks = [], []
+                for label in explanation.top_labels:
+                    _, mask = explanation.get_image_and_mask(label, positive_only=False,
+                                                             num_features=num_features, hide_rest=False)
+                    labels.append(label)
+                    masks.append(mask)
+                return np.array(labels), np.array(masks)""",
+    },
+    "segment_image": {
+        "skimage's 1-based labels shifted": """
+            def segment_image(image, n_segments=50, compactness=20, sigma=1):
+                return slic(image, n_segments=n_segments, compactness=compactness, sigma=sigma, start_label=1) - 1""",
+        "relabelled with np.unique": """
+            import skimage.segmentation
+
+            def segment_image(image, n_segments=50, compactness=20, sigma=1):
+                seg = skimage.segmentation.slic(image, n_segments=n_segments, compactness=compactness, sigma=sigma)
+                _, inverse = np.unique(seg, return_inverse=True)
+                return inverse.reshape(seg.shape)""",
+    },
+    "perturb_image": {
+        "loops and RandomState": """
+            def perturb_image(image, segments, num_samples, seed, hide_color=0):
+                rs = np.random.RandomState(seed)
+                n = segments.max() + 1
+                z = rs.randint(0, 2, size=(num_samples, n))
+                z[0] = 1
+                images = np.empty((num_samples,) + image.shape)
+                for i in range(num_samples):
+                    out = image.astype(float).copy()
+                    for j in range(n):
+                        if z[i, j] == 0:
+                            out[segments == j] = hide_color
+                    images[i] = out
+                return images, z""",
+        "fancy indexing and np.where": """
+            def perturb_image(image, segments, num_samples, seed, hide_color=0):
+                rng = np.random.default_rng(seed)
+                z = (rng.random((num_samples, segments.max() + 1)) < 0.5).astype(int)
+                z[0] = 1
+                visible = z[:, segments].astype(bool)
+                return np.where(visible[..., None], image, np.asarray(hide_color, dtype=float)), z""",
+    },
+    "lime_image_weights": {
+        "sklearn cosine distances": """
+            from sklearn.metrics import pairwise_distances
+
+            def lime_image_weights(z, target_probs, kernel_width=0.25):
+                d = pairwise_distances(z, np.ones((1, z.shape[1])), metric="cosine").ravel()
+                w = np.sqrt(np.exp(-(d ** 2) / kernel_width ** 2))
+                return Ridge(alpha=1.0).fit(z, target_probs, sample_weight=w).coef_""",
+        "weighted least squares by hand": """
+            def lime_image_weights(z, target_probs, kernel_width=0.25):
+                Z = np.array(z, dtype=float)
+                n, m = Z.shape
+                norms = np.linalg.norm(Z, axis=1)
+                cos = np.divide(Z.sum(axis=1), norms * np.sqrt(m), out=np.zeros(n), where=norms > 0)
+                pi = np.sqrt(np.exp(-((1 - cos) ** 2) / kernel_width ** 2))
+                X = np.hstack([np.ones((n, 1)), Z])
+                penalty = np.diag([0.0] + [1.0] * m)
+                beta = np.linalg.solve(X.T @ (X * pi[:, None]) + penalty, X.T @ (pi * np.asarray(target_probs)))
+                return beta[1:]""",
+    },
+}
+
+
+def _scores(path):
+    report = grade_notebook(path)
+    assert report.chapter == CH and not report.problem
+    return report.exercise_scores(), report
+
+
+def test_exercises_and_points():
+    assert EXERCISES == ["predict_proba", "lime_text_weights", "explain_top_labels", "segment_image",
+                         "perturb_image", "lime_image_weights"]
+    assert {ex: max_points(ex) for ex in EXERCISES} == {
+        "predict_proba": 8, "lime_text_weights": 8, "explain_top_labels": 6, "segment_image": 4,
+        "perturb_image": 7, "lime_image_weights": 7}
+
+
+def test_reference_solution_scores_full_marks_twice(tmp_path):
+    path = make_submission(tmp_path, CH)
+    first, second = grade_notebook(path), grade_notebook(path)
+    assert first.chapter == CH and not first.problem
+    assert first.exercise_scores() == {ex: max_points(ex) for ex in EXERCISES}, \
+        [(r.check.id, r.message) for rs in first.results.values() for r in rs if not r.passed]
+    assert first.gradescope()["tests"] == second.gradescope()["tests"]
+    assert first.score == second.score == first.max_score == 40
+    assert [m.grade_id for m in first.manual] == ["answer_text_lime", "answer_text_weights", "answer_image_lime"]
+    assert first.seconds < 30, f"grading the reference took {first.seconds:.1f} s"
+
+
+def test_untouched_stub_scores_zero_and_says_not_attempted(tmp_path):
+    scores, report = _scores(stub_submission(tmp_path, CH))
+    assert scores == {ex: 0 for ex in EXERCISES}
+    for results in report.results.values():
+        assert all(r.status == "not attempted" for r in results)
+        assert "not attempted" in results[0].message
+
+
+@pytest.mark.parametrize("exercise,variant", [(ex, v) for ex, vs in WRONG.items() for v in vs])
+def test_wrong_variant_loses_marks(tmp_path, exercise, variant):
+    scores, report = _scores(make_submission(tmp_path, CH, {exercise: WRONG[exercise][variant]}))
+    assert scores[exercise] < max_points(exercise), f"{variant!r} kept full marks"
+    failed = [r for r in report.results[exercise] if not r.passed]
+    assert all(r.message for r in failed), "every lost point comes with a message"
+    others = {ex: s for ex, s in scores.items() if ex != exercise}
+    assert others == {ex: max_points(ex) for ex in others}, "a wrong answer must not cost other exercises"
+
+
+@pytest.mark.parametrize("exercise,variant", [(ex, v) for ex, vs in CORRECT.items() for v in vs])
+def test_correct_variant_keeps_full_marks(tmp_path, exercise, variant):
+    scores, report = _scores(make_submission(tmp_path, CH, {exercise: CORRECT[exercise][variant]}))
+    failed = [(r.check.name, r.message) for r in report.results[exercise] if not r.passed]
+    assert scores[exercise] == max_points(exercise), failed
+
+
+def test_wrong_answers_are_graded_reproducibly(tmp_path):
+    wrong = {"lime_text_weights": WRONG["lime_text_weights"]["no kernel weights"],
+             "perturb_image": WRONG["perturb_image"]["the workshop's sampler (hides 1 to n/2 superpixels)"],
+             "lime_image_weights": WRONG["lime_image_weights"]["kernel without the square root"]}
+    path = make_submission(tmp_path, CH, wrong)
+    first, second = grade_notebook(path), grade_notebook(path)
+    assert first.gradescope()["tests"] == second.gradescope()["tests"]
+    assert first.score == second.score < first.max_score
+
+
+def test_a_wrong_predict_proba_is_told_which_globals_to_use(tmp_path):
+    _, report = _scores(make_submission(tmp_path, CH, {"predict_proba": WRONG["predict_proba"][
+        "reads a global called `model`"]}))
+    first = report.results["predict_proba"][0]
+    assert not first.passed and "NameError" in first.message and "text_model" in first.hint
+
+
+def test_public_only_grading_runs_no_hidden_check(tmp_path):
+    report = grade_notebook(make_submission(tmp_path, CH), include_hidden=False)
+    checks = [r.check for rs in report.results.values() for r in rs]
+    assert checks and not any(c.hidden for c in checks)
+    assert report.score == report.max_score < sum(max_points(ex) for ex in EXERCISES)
