@@ -74,17 +74,25 @@ def ensure_environment() -> str:
     steps = [
         [python, "-m", "pip", "install", "--disable-pip-version-check", "--upgrade", "pip"],
         [python, "-m", "pip", "install", "--disable-pip-version-check", "-r", str(ROOT / "requirements.txt")],
-        # compat mode puts the project on sys.path through a .pth file, so a student bundle
-        # placed first on sys.path wins over this checkout.
-        [python, "-m", "pip", "install", "--disable-pip-version-check", "--no-deps", "-e", str(ROOT),
-         "--config-settings", "editable_mode=compat"],
     ]
     for cmd in steps:
         if _run(cmd) != 0:
             sys.exit(f"Installing failed while running: {' '.join(cmd)}\n"
                      "Check your network connection to the package index and try again.")
+    _link_project(python)
     stamp.write_text(wanted)
     return python
+
+
+def _link_project(python: str) -> None:
+    """Put this checkout on the environment's sys.path with a plain .pth file.
+
+    Like an editable install, but an ordinary sys.path entry: a student bundle
+    placed first on sys.path wins over this checkout (an import hook would not).
+    """
+    site = subprocess.check_output(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True).strip()
+    Path(site, "imlbook-workbook.pth").write_text(str(ROOT) + "\n", encoding="utf-8")
 
 
 def _env_with_bin(python: str) -> dict:

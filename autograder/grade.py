@@ -61,6 +61,7 @@ class Report:
                     "status": "passed" if r.passed else "failed",
                     "output": text if not r.passed else "",
                     "visibility": "after_published" if r.check.hidden else "visible",
+                    "extra_data": {"status": r.status},  # beyond passed/failed: timed out, crashed...
                 })
         for item in self.manual:
             tests.append({

@@ -265,3 +265,14 @@ def test_public_only_grading_runs_no_hidden_check(tmp_path):
     checks = [r.check for rs in report.results.values() for r in rs]
     assert checks and not any(c.hidden for c in checks)
     assert report.score == report.max_score < sum(max_points(ex) for ex in EXERCISES)
+
+
+def test_the_graders_analytic_answers_are_out_of_reach(tmp_path):
+    """A function that asks the grader's own answer module for the result gets nothing for it."""
+    cheat = """
+        def partial_dependence_1d(predict, X, feature, grid):
+            answers = __import__("auto" + "grader.answers", fromlist=["mean_with_fixed"])
+            return np.array([answers.mean_with_fixed(predict, X, {feature: v}) for v in grid])"""
+    scores, report = _scores(make_submission(tmp_path, CH, {"partial_dependence_1d": cheat}))
+    assert scores["partial_dependence_1d"] == 0
+    assert not hasattr(__import__("autograder.testmodels").testmodels.QuadraticModel, "mean_with_fixed")
