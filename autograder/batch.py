@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 from autograder import sandbox
-from autograder.checks import CheckResult, chapters, exercise_checks, load_checks, max_points
+from autograder.checks import CheckResult, chapters, exercise_checks, load_checks
 from autograder.grade import Report, detect_chapter, grade_notebook
 from autograder.sandbox import PACKAGE_ROOT, Limits
 
@@ -562,7 +562,3 @@ def grade_batch(paths: Iterable[Path], out: Path, jobs: Optional[int] = None, ch
     if quiet:
         stream.close()
     return result
-
-
-def expected_max(chapter: str) -> float:
-    return sum(max_points(ex) for ex in chapters()[chapter])

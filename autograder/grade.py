@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from autograder.checks import CheckResult, Timeout, chapters, exercise_checks, max_points, run_checks
+from autograder.checks import CheckResult, Timeout, chapters, exercise_checks, run_checks
 from autograder.extract import NotebookUnreadable, extract, read_cells
 from autograder.sandbox import PACKAGE_ROOT, LoadFailed, Limits, Worker
 
@@ -227,7 +227,3 @@ def _remote(worker: Worker, exercise: str, deadline: float, why: str):
             raise Timeout(why)
         return worker.call(exercise, kwargs, deadline, why)
     return backend
-
-
-def expected_total(chapter: str) -> float:
-    return sum(max_points(ex) for ex in chapters()[chapter])

@@ -7,7 +7,7 @@ the objects a student's function receives carry no answers.
 """
 from __future__ import annotations
 
-from typing import Dict, Sequence, Tuple
+from typing import Sequence, Tuple
 
 import numpy as np
 

@@ -7,7 +7,8 @@ import pytest
 
 from autograder.checks import chapters, max_points
 from autograder.grade import grade_notebook
-from tests.submissions import make_submission, stub_submission
+from tests import grading_proofs as proofs
+from tests.submissions import make_submission
 
 CH = "ch01_pdp_ice"
 EXERCISES = chapters()[CH]
@@ -214,9 +215,7 @@ CORRECT["partial_dependence_1d"]["mean of the ICE curves"] = """
 
 
 def _scores(path):
-    report = grade_notebook(path)
-    assert report.chapter == CH and not report.problem
-    return report.exercise_scores(), report
+    return proofs.scores(path, CH)
 
 
 def test_reference_solution_scores_full_marks(tmp_path):
@@ -227,37 +226,23 @@ def test_reference_solution_scores_full_marks(tmp_path):
 
 
 def test_untouched_stub_scores_zero_and_says_not_attempted(tmp_path):
-    scores, report = _scores(stub_submission(tmp_path, CH))
-    assert scores == {ex: 0 for ex in EXERCISES}
-    for results in report.results.values():
-        assert all(r.status == "not attempted" for r in results)
-        assert "not attempted" in results[0].message
+    proofs.stub_scores_zero(tmp_path, CH)
 
 
 @pytest.mark.parametrize("exercise,variant", [(ex, v) for ex, vs in WRONG.items() for v in vs])
 def test_wrong_variant_loses_marks(tmp_path, exercise, variant):
-    scores, report = _scores(make_submission(tmp_path, CH, {exercise: WRONG[exercise][variant]}))
-    assert scores[exercise] < max_points(exercise), f"{variant!r} kept full marks"
-    failed = [r for r in report.results[exercise] if not r.passed]
-    assert all(r.message for r in failed), "every lost point comes with a message"
-    others = {ex: s for ex, s in scores.items() if ex != exercise}
-    assert others == {ex: max_points(ex) for ex in others}, "a wrong answer must not cost other exercises"
+    proofs.wrong_variant_loses_marks(tmp_path, CH, exercise, WRONG[exercise][variant], variant)
 
 
 @pytest.mark.parametrize("exercise,variant", [(ex, v) for ex, vs in CORRECT.items() for v in vs])
 def test_correct_variant_keeps_full_marks(tmp_path, exercise, variant):
-    scores, report = _scores(make_submission(tmp_path, CH, {exercise: CORRECT[exercise][variant]}))
-    failed = [(r.check.name, r.message) for r in report.results[exercise] if not r.passed]
-    assert scores[exercise] == max_points(exercise), failed
+    proofs.correct_variant_keeps_full_marks(tmp_path, CH, exercise, CORRECT[exercise][variant])
 
 
 def test_grading_is_reproducible(tmp_path):
     wrong = {"partial_dependence_1d": WRONG["partial_dependence_1d"]["median instead of mean"],
              "ice_curves": WRONG["ice_curves"]["centred on the last grid value"]}
-    path = make_submission(tmp_path, CH, wrong)
-    first, second = grade_notebook(path), grade_notebook(path)
-    assert first.gradescope()["tests"] == second.gradescope()["tests"]
-    assert first.score == second.score < first.max_score
+    proofs.graded_reproducibly(tmp_path, CH, wrong)
 
 
 def test_public_only_grading_runs_no_hidden_check(tmp_path):

@@ -9,7 +9,8 @@ import pytest
 
 from autograder.checks import chapters, max_points
 from autograder.grade import grade_notebook
-from tests.submissions import make_submission, stub_submission
+from tests import grading_proofs as proofs
+from tests.submissions import make_submission
 
 CH = "ch02_lime"
 EXERCISES = chapters()[CH]
@@ -384,9 +385,7 @@ CORRECT = {
 
 
 def _scores(path):
-    report = grade_notebook(path)
-    assert report.chapter == CH and not report.problem
-    return report.exercise_scores(), report
+    return proofs.scores(path, CH)
 
 
 def test_exercises_and_points():
@@ -410,38 +409,24 @@ def test_reference_solution_scores_full_marks_twice(tmp_path):
 
 
 def test_untouched_stub_scores_zero_and_says_not_attempted(tmp_path):
-    scores, report = _scores(stub_submission(tmp_path, CH))
-    assert scores == {ex: 0 for ex in EXERCISES}
-    for results in report.results.values():
-        assert all(r.status == "not attempted" for r in results)
-        assert "not attempted" in results[0].message
+    proofs.stub_scores_zero(tmp_path, CH)
 
 
 @pytest.mark.parametrize("exercise,variant", [(ex, v) for ex, vs in WRONG.items() for v in vs])
 def test_wrong_variant_loses_marks(tmp_path, exercise, variant):
-    scores, report = _scores(make_submission(tmp_path, CH, {exercise: WRONG[exercise][variant]}))
-    assert scores[exercise] < max_points(exercise), f"{variant!r} kept full marks"
-    failed = [r for r in report.results[exercise] if not r.passed]
-    assert all(r.message for r in failed), "every lost point comes with a message"
-    others = {ex: s for ex, s in scores.items() if ex != exercise}
-    assert others == {ex: max_points(ex) for ex in others}, "a wrong answer must not cost other exercises"
+    proofs.wrong_variant_loses_marks(tmp_path, CH, exercise, WRONG[exercise][variant], variant)
 
 
 @pytest.mark.parametrize("exercise,variant", [(ex, v) for ex, vs in CORRECT.items() for v in vs])
 def test_correct_variant_keeps_full_marks(tmp_path, exercise, variant):
-    scores, report = _scores(make_submission(tmp_path, CH, {exercise: CORRECT[exercise][variant]}))
-    failed = [(r.check.name, r.message) for r in report.results[exercise] if not r.passed]
-    assert scores[exercise] == max_points(exercise), failed
+    proofs.correct_variant_keeps_full_marks(tmp_path, CH, exercise, CORRECT[exercise][variant])
 
 
 def test_wrong_answers_are_graded_reproducibly(tmp_path):
     wrong = {"lime_text_weights": WRONG["lime_text_weights"]["no kernel weights"],
              "perturb_image": WRONG["perturb_image"]["the workshop's sampler (hides 1 to n/2 superpixels)"],
              "lime_image_weights": WRONG["lime_image_weights"]["kernel without the square root"]}
-    path = make_submission(tmp_path, CH, wrong)
-    first, second = grade_notebook(path), grade_notebook(path)
-    assert first.gradescope()["tests"] == second.gradescope()["tests"]
-    assert first.score == second.score < first.max_score
+    proofs.graded_reproducibly(tmp_path, CH, wrong)
 
 
 def test_a_wrong_predict_proba_is_told_which_globals_to_use(tmp_path):

@@ -411,7 +411,7 @@ def test_rogues_and_honest_students_in_one_batch(tmp_path):
         "control_zeros": dict(ZEROS),
     }
     paths = {name: write_student(subs, name, spec) for name, spec in honest.items()}
-    stub = stub_submission(subs / "stub", CH)
+    stub_submission(subs / "stub", CH)  # graded too: the untouched release scores 0
     spec = rogues(ROOT, subs, out)
     for name, (build, _) in spec.items():
         paths[name] = write_student(subs, name, build)

@@ -1,0 +1,47 @@
+"""The proofs every chapter's grader must pass, written once.
+
+Each chapter's ``tests/test_chNN_grading.py`` lists its wrong and correct
+variants and calls these on them.
+"""
+from __future__ import annotations
+
+from autograder.checks import chapters, max_points
+from autograder.grade import Report, grade_notebook
+from tests.submissions import make_submission, stub_submission
+
+
+def scores(path, chapter: str):
+    """Grade ``path`` as ``chapter``: ({exercise: points}, report)."""
+    report: Report = grade_notebook(path)
+    assert report.chapter == chapter and not report.problem, report.problem
+    return report.exercise_scores(), report
+
+
+def stub_scores_zero(tmp_path, chapter: str) -> None:
+    got, report = scores(stub_submission(tmp_path, chapter), chapter)
+    assert got == {ex: 0 for ex in chapters()[chapter]}
+    for results in report.results.values():
+        assert all(r.status == "not attempted" for r in results)
+        assert "not attempted" in results[0].message
+
+
+def wrong_variant_loses_marks(tmp_path, chapter: str, exercise: str, source: str, variant: str = "") -> None:
+    got, report = scores(make_submission(tmp_path, chapter, {exercise: source}), chapter)
+    assert got[exercise] < max_points(exercise), f"{variant!r} kept full marks"
+    failed = [r for r in report.results[exercise] if not r.passed]
+    assert all(r.message for r in failed), "every lost point comes with a message"
+    others = {ex: s for ex, s in got.items() if ex != exercise}
+    assert others == {ex: max_points(ex) for ex in others}, "a wrong answer must not cost other exercises"
+
+
+def correct_variant_keeps_full_marks(tmp_path, chapter: str, exercise: str, source: str) -> None:
+    got, report = scores(make_submission(tmp_path, chapter, {exercise: source}), chapter)
+    failed = [(r.check.name, r.message) for r in report.results[exercise] if not r.passed]
+    assert got[exercise] == max_points(exercise), failed
+
+
+def graded_reproducibly(tmp_path, chapter: str, answers: dict) -> None:
+    path = make_submission(tmp_path, chapter, answers)
+    first, second = grade_notebook(path), grade_notebook(path)
+    assert first.gradescope()["tests"] == second.gradescope()["tests"]
+    assert first.score == second.score < first.max_score
