@@ -100,7 +100,7 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     g = sub.add_parser("grade", help="grade notebooks (a file, a student's folder, or a folder of students)")
     g.add_argument("paths", nargs="+")
-    g.add_argument("--results", help="where to write results.json when grading a single notebook")
+    g.add_argument("--results", help="where to write results.json when grading a single notebook (default: ./results.json)")
     g.add_argument("--out", help="output folder for batch grading (default: graded/)")
     g.add_argument("--chapter", help="grade as this chapter instead of detecting it (e.g. ch01_pdp_ice)")
     g.add_argument("--public-only", action="store_true", help="run the public checks only (what students can run)")

@@ -302,6 +302,28 @@ def _restore(saved) -> None:
                 live[key] = value
 
 
+# Grader modules that student code has no business importing: the analytic answers and the checks.
+# (In namespace mode they are not even on the worker's file system; this also covers the fallback.)
+FORBIDDEN_MODULES = ("autograder.answers", "autograder.public", "autograder.hidden", "autograder.grade",
+                     "autograder.batch", "autograder.course")
+
+
+class _ForbidGraderModules:
+    """A ``sys.meta_path`` entry that refuses to import the grader's answers and checks."""
+
+    def find_spec(self, name, path=None, target=None):
+        if any(name == m or name.startswith(m + ".") for m in FORBIDDEN_MODULES):
+            raise ModuleNotFoundError(f"No module named {name!r} (not available to submissions)", name=name)
+        return None
+
+
+def _forbid_grader_modules() -> None:
+    for name in list(sys.modules):
+        if any(name == m or name.startswith(m + ".") for m in FORBIDDEN_MODULES):
+            del sys.modules[name]
+    sys.meta_path.insert(0, _ForbidGraderModules())
+
+
 def serve(req_fd: int, resp_fd: int) -> None:
     import builtins
     import pickle
@@ -313,6 +335,7 @@ def serve(req_fd: int, resp_fd: int) -> None:
     from autograder.checks import CheckFailed, NotAttempted, StudentError, _summarize, invoke
 
     warnings.simplefilter("ignore")
+    _forbid_grader_modules()
     saved = _snapshot([builtins, numpy, checks, wire, json, pickle, os, sys])
     source = pickle.loads(wire.recv(req_fd))["source"]
     namespace = {"__name__": "submission", "__builtins__": __builtins__}

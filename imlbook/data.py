@@ -151,8 +151,34 @@ def _http_get(url: str) -> bytes:
     return response.content
 
 
+def _download_boston_with_keras(dest: Path) -> None:
+    """Run Keras' own loader (it downloads into Keras' cache) and copy its file to ``dest``."""
+    import shutil
+    import socket
+
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(TIMEOUT_S)  # Keras' download has no timeout of its own
+    try:
+        import keras
+        keras.datasets.boston_housing.load_data()
+    finally:
+        socket.setdefaulttimeout(previous)
+    shutil.copyfile(_keras_cache_file(), dest)
+
+
 def _fetch_boston(dest: Path) -> None:
-    """Boston needs no network: mlxtend ships the 506 rows of Keras' ``boston_housing.npz``."""
+    """Keras' own loader when online; offline, mlxtend's copy of the same 506 rows.
+
+    ``keras.datasets.boston_housing.load_data()`` downloads ``boston_housing.npz`` into
+    Keras' cache, which we copy. Without a network (or with ``IMLBOOK_OFFLINE=1``) the
+    rows that mlxtend ships are used instead: they are identical, and so is the split.
+    """
+    if not offline():
+        try:
+            _download_boston_with_keras(dest)
+            return
+        except Exception:  # noqa: BLE001 - any failure to download: use the bundled copy
+            pass
     from mlxtend.data import boston_housing_data
 
     x, y = boston_housing_data()
@@ -209,7 +235,7 @@ class Dataset:
 
 DATASETS = {d.name: d for d in [
     Dataset("boston", "boston_housing.npz",
-            "mlxtend.data.boston_housing_data() (same 506 rows as keras.datasets.boston_housing)",
+            "keras.datasets.boston_housing when online, else mlxtend.data.boston_housing_data() (same 506 rows)",
             _fetch_boston, _read_boston, needs_network=False,
             extra_paths=lambda: [_keras_cache_file()]),
     Dataset("sentiment140", "sentiment140_test.csv",
@@ -307,7 +333,8 @@ def load_boston():
     ``BOSTON_DESCRIPTIONS`` for units). Targets are median home values in k$ (MEDV).
     The rows are shuffled with ``np.random.RandomState(113)``; the first 80 % (404) train.
     Source order: ``$IMLBOOK_DATA/boston_housing.npz``, the cache, Keras' own download cache
-    (``~/.keras/datasets/boston_housing.npz``), else mlxtend's bundled copy (no network needed).
+    (``~/.keras/datasets/boston_housing.npz``), else Keras' loader when online, else mlxtend's
+    bundled copy of the same rows (no network needed).
     """
     x, y = _load("boston")
     idx = np.arange(len(x))

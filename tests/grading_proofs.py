@@ -11,9 +11,15 @@ from tests.submissions import make_submission, stub_submission
 
 
 def scores(path, chapter: str):
-    """Grade ``path`` as ``chapter``: ({exercise: points}, report)."""
+    """Grade ``path`` as ``chapter`` twice: ({exercise: points}, report).
+
+    Every grading proof thereby also proves that the same submission gets the same
+    points and messages on a second run (the checks' seeds are fixed).
+    """
     report: Report = grade_notebook(path)
     assert report.chapter == chapter and not report.problem, report.problem
+    again = grade_notebook(path)
+    assert again.gradescope()["tests"] == report.gradescope()["tests"], "a second grading gave other results"
     return report.exercise_scores(), report
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from autograder.checks import chapters, max_points
 from autograder.grade import grade_notebook
+from autograder.sandbox import Limits
 from tests import grading_proofs as proofs
 from tests.submissions import make_submission
 
@@ -252,12 +253,16 @@ def test_public_only_grading_runs_no_hidden_check(tmp_path):
     assert report.score == report.max_score < sum(max_points(ex) for ex in EXERCISES)
 
 
-def test_the_graders_analytic_answers_are_out_of_reach(tmp_path):
-    """A function that asks the grader's own answer module for the result gets nothing for it."""
+@pytest.mark.parametrize("isolation", ["auto", "none"])
+def test_the_graders_analytic_answers_are_out_of_reach(tmp_path, isolation):
+    """A function that asks the grader's own answer module for the result gets nothing for it,
+    with or without the file-system sandbox."""
     cheat = """
         def partial_dependence_1d(predict, X, feature, grid):
             answers = __import__("auto" + "grader.answers", fromlist=["mean_with_fixed"])
             return np.array([answers.mean_with_fixed(predict, X, {feature: v}) for v in grid])"""
-    scores, report = _scores(make_submission(tmp_path, CH, {"partial_dependence_1d": cheat}))
-    assert scores["partial_dependence_1d"] == 0
+    report = grade_notebook(make_submission(tmp_path, CH, {"partial_dependence_1d": cheat}),
+                            limits=Limits(isolation=isolation))
+    assert report.exercise_scores()["partial_dependence_1d"] == 0
+    assert "No module named" in report.results["partial_dependence_1d"][0].message
     assert not hasattr(__import__("autograder.testmodels").testmodels.QuadraticModel, "mean_with_fixed")

@@ -49,6 +49,7 @@ def env(tmp_path, monkeypatch):
     monkeypatch.delenv("KERAS_HOME", raising=False)
     monkeypatch.delenv("IMLBOOK_OFFLINE", raising=False)
     monkeypatch.setattr(requests, "get", _refuse)
+    monkeypatch.setattr(data, "_download_boston_with_keras", _refuse)
     return dirs
 
 
@@ -206,6 +207,23 @@ def test_boston_prefers_data_dir_then_keras_cache(env, monkeypatch):
     assert data.load_boston()[0][1][0] == pytest.approx(1015.2)
     np.savez(env.data / "boston_housing.npz", x=x, y=y + 2000)
     assert data.load_boston()[0][1][0] == pytest.approx(2015.2)
+
+
+def test_boston_online_uses_keras_loader_and_falls_back_to_mlxtend(env, monkeypatch):
+    from mlxtend.data import boston_housing_data
+
+    x, y = boston_housing_data()
+    calls = []
+
+    def fake_keras_download(dest):  # what Keras' loader leaves in its cache, copied to dest
+        calls.append(dest)
+        np.savez(dest, x=x, y=y + 3000)
+
+    monkeypatch.setattr(data, "_download_boston_with_keras", fake_keras_download)
+    assert data.load_boston()[0][1][0] == pytest.approx(3015.2) and len(calls) == 1
+    (env.cache / "boston_housing.npz").unlink()
+    monkeypatch.setattr(data, "_download_boston_with_keras", _refuse)  # online but the download fails
+    np.testing.assert_allclose(data.load_boston()[0][1][:10], BOSTON_Y10)
 
 
 def run_cli(env, *args, **extra_env):
