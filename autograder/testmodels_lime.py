@@ -10,7 +10,10 @@ no TensorFlow and no training:
 * :class:`WordPresenceClassifier` is a ``predict_proba`` whose answer depends
   only on which words a text contains, for ``lime_text_weights``;
 * :class:`RegionBrightnessClassifier` is an image classifier that looks at the
-  brightness of fixed regions, for ``explain_top_labels``;
+  brightness of fixed regions, for ``explain_top_labels`` and (through
+  :meth:`~RegionBrightnessClassifier.on_samples`) ``lime_image_weights``;
+* :class:`SuperpixelMeanModel` is an image model linear in the mean brightness
+  of each superpixel, for ``lime_image_weights``;
 * :func:`block_segments`, :func:`textured_image` build small images and
   segmentations for the image checks.
 """
@@ -190,6 +193,13 @@ def block_segments(height: int, width: int, rows: int, cols: int, shuffle_seed: 
     return seg.astype(np.int64)
 
 
+def coin_flip_samples(num_samples: int, n_segments: int, seed: int) -> np.ndarray:
+    """A 0/1 ``z`` like lime_image draws: row 0 all ones, then each superpixel visible with probability 1/2."""
+    z = np.random.default_rng(seed).integers(0, 2, size=(num_samples, n_segments))
+    z[0] = 1
+    return z
+
+
 def textured_image(height: int, width: int, seed: int, channels: int = 3, low: float = 0.3,
                    high: float = 0.9) -> np.ndarray:
     """A reproducible noisy image with values in [low, high]: no superpixel is uniform."""
@@ -232,8 +242,61 @@ class RegionBrightnessClassifier:
                 s[:, j] += self.gains[j] * bright[:, region].mean(axis=1)
         return s
 
-    def __call__(self, images) -> np.ndarray:
-        s = self.scores(images)
+    @staticmethod
+    def _softmax(s: np.ndarray) -> np.ndarray:
         s = s - s.max(axis=1, keepdims=True)
         e = np.exp(s)
         return e / e.sum(axis=1, keepdims=True)
+
+    def __call__(self, images) -> np.ndarray:
+        return self._softmax(self.scores(images))
+
+    def on_samples(self, image: np.ndarray, segments: np.ndarray, z) -> np.ndarray:
+        """What ``self(perturbed images)`` returns, computed from ``z`` alone, without building any image.
+
+        Sample ``i`` shows superpixel ``j`` where ``z[i, j] == 1`` and black (0) elsewhere. A region's
+        mean brightness is then ``sum_j z[i, j] * B[j] / (pixels in the region)``, where ``B[j]`` is the
+        brightness of superpixel ``j`` summed over the region's pixels (0 outside the region).
+        """
+        z = np.asarray(z, dtype=float)
+        flat = np.asarray(segments).ravel()
+        n = int(flat.max()) + 1
+        bright = np.asarray(image, dtype=float).mean(axis=-1).ravel()
+        s = np.tile(self.biases, (len(z), 1))
+        for j, region in enumerate(self.regions):
+            if region is not None:
+                inside = region.ravel()
+                sums = np.bincount(flat[inside], weights=bright[inside], minlength=n)
+                s[:, j] += self.gains[j] * (z @ sums) / inside.sum()
+        return self._softmax(s)
+
+
+class SuperpixelMeanModel:
+    """An image 'model' linear in the mean brightness of each superpixel: ``bias + sum_j coefs[j] * m_j``.
+
+    ``m_j`` is the mean brightness of superpixel ``j`` of ``segments`` in the image it is given. On a
+    sample that paints the hidden superpixels black, ``m_j = z_j * mean_j`` (``mean_j`` of the original
+    image), so the model is linear in ``z`` with the coefficients :meth:`effects`, which LIME recovers.
+    """
+
+    def __init__(self, segments: np.ndarray, coefs: Sequence[float], bias: float = 0.0):
+        self.segments = np.asarray(segments)
+        self.coefs = np.asarray(coefs, dtype=float)
+        self.bias = float(bias)
+
+    def _means(self, image: np.ndarray) -> np.ndarray:
+        flat = self.segments.ravel()
+        n = len(self.coefs)
+        bright = np.asarray(image, dtype=float).mean(axis=-1).ravel()
+        return np.bincount(flat, weights=bright, minlength=n) / np.maximum(np.bincount(flat, minlength=n), 1)
+
+    def __call__(self, images) -> np.ndarray:
+        return np.array([self.bias + self.coefs @ self._means(img) for img in np.asarray(images, dtype=float)])
+
+    def effects(self, image: np.ndarray) -> np.ndarray:
+        """How much showing each superpixel (rather than black) adds to the output: ``coefs * mean_j``."""
+        return self.coefs * self._means(image)
+
+    def on_samples(self, image: np.ndarray, z) -> np.ndarray:
+        """What ``self(perturbed images)`` returns when ``z`` marks the visible superpixels (hidden: black)."""
+        return self.bias + np.asarray(z, dtype=float) @ self.effects(image)

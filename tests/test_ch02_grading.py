@@ -393,7 +393,7 @@ def test_exercises_and_points():
                          "perturb_image", "lime_image_weights"]
     assert {ex: max_points(ex) for ex in EXERCISES} == {
         "predict_proba": 8, "lime_text_weights": 8, "explain_top_labels": 6, "segment_image": 4,
-        "perturb_image": 7, "lime_image_weights": 7}
+        "perturb_image": 7, "lime_image_weights": 11}
 
 
 def test_reference_solution_scores_full_marks_twice(tmp_path):
@@ -403,7 +403,7 @@ def test_reference_solution_scores_full_marks_twice(tmp_path):
     assert first.exercise_scores() == {ex: max_points(ex) for ex in EXERCISES}, \
         [(r.check.id, r.message) for rs in first.results.values() for r in rs if not r.passed]
     assert first.gradescope()["tests"] == second.gradescope()["tests"]
-    assert first.score == second.score == first.max_score == 40
+    assert first.score == second.score == first.max_score == 44
     assert [m.grade_id for m in first.manual] == ["answer_text_lime", "answer_text_weights", "answer_image_lime"]
     assert first.seconds < 30, f"grading the reference took {first.seconds:.1f} s"
 

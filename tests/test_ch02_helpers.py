@@ -6,8 +6,9 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from autograder.testmodels_lime import (RegionBrightnessClassifier, WordPresenceClassifier, WordSigmoidModel,  # noqa: E402
-                                        WordVectorizer, block_segments, distinct_words)
+from autograder.testmodels_lime import (RegionBrightnessClassifier, SuperpixelMeanModel,  # noqa: E402
+                                        WordPresenceClassifier, WordSigmoidModel, WordVectorizer, block_segments,
+                                        coin_flip_samples, distinct_words, textured_image)
 from imlbook import images, lime_plots  # noqa: E402
 
 
@@ -100,3 +101,21 @@ def test_region_brightness_classifier():
     bright, dark = np.ones((8, 8, 3)), np.zeros((8, 8, 3))
     p = clf(np.stack([bright, dark]))
     assert p[0].argmax() == 0 and p[1].argmax() == 1 and np.allclose(p.sum(axis=1), 1)
+
+
+def test_image_stand_ins_on_samples_equal_their_output_on_the_perturbed_images():
+    # on_samples computes from z what the model returns on the images z describes (hidden = black):
+    # the checks of lime_image_weights rely on it instead of building the images.
+    seg = block_segments(12, 18, 3, 4, shuffle_seed=2)
+    image = textured_image(12, 18, 5)
+    z = coin_flip_samples(40, 12, 1)
+    assert z[0].all() and set(np.unique(z[1:])) == {0, 1}
+    perturbed = np.where(z[:, seg].astype(bool)[..., None], image, 0.0)
+    region = np.zeros((12, 18), bool)
+    region[2:9, 3:11] = True  # a region that cuts across superpixels
+    clf = RegionBrightnessClassifier([region, np.isin(seg, [0, 7]), None], gains=[5.0, 3.0, 0.0],
+                                     biases=[0.0, 0.0, 1.0])
+    assert np.allclose(clf.on_samples(image, seg, z), clf(perturbed))
+    model = SuperpixelMeanModel(seg, np.linspace(-0.3, 0.3, 12), bias=0.2)
+    assert np.allclose(model.on_samples(image, z), model(perturbed))
+    assert np.allclose(model.on_samples(image, z[:1]), model.bias + model.effects(image).sum())

@@ -17,8 +17,9 @@ from autograder.public.ch02_lime import (EXPLAIN, IMG_W, PERTURB, PROBA, SEGMENT
                                          expect_labels, expect_proba, expect_word_weights, mismatches,
                                          ranked, segments_marked, unpack_explanation, unpack_perturbed,
                                          weights_far_case)
-from autograder.testmodels_lime import (RegionBrightnessClassifier, WordPresenceClassifier, WordSigmoidModel,
-                                        WordVectorizer, block_segments, distinct_words, textured_image)
+from autograder.testmodels_lime import (RegionBrightnessClassifier, SuperpixelMeanModel, WordPresenceClassifier,
+                                        WordSigmoidModel, WordVectorizer, block_segments, coin_flip_samples,
+                                        distinct_words, textured_image)
 
 # ---------------------------------------------------------------------------
 # predict_proba
@@ -198,3 +199,27 @@ def _(call):
                      f"wrong weights with kernel_width={width} and a row of z with every superpixel hidden",
                      hint="a row of zeros has cosine distance 1 to the all-ones row (similarity 0), not NaN",
                      rtol=1e-4, atol=1e-5)
+
+
+@check(IMG_W, "recovers a model linear in the superpixels' mean brightness", points=2, hidden=True)
+def _(call):
+    # Shuffled labels on a wide image; the model adds coefs[j] * (mean brightness of superpixel j). On a
+    # sample with hidden superpixels black that is linear in z with coefficients coefs * mean_j (effects),
+    # which the kernel-weighted ridge recovers up to its small shrinkage (alpha=1: about 0.005 here).
+    seg = block_segments(30, 60, 3, 6, shuffle_seed=8)
+    image = textured_image(30, 60, 13, low=0.1, high=0.9)
+    coefs = np.round(np.random.default_rng(17).normal(0, 0.05, 18), 3)
+    coefs[4], coefs[11], coefs[16] = 0.5, -0.35, 0.25
+    model = SuperpixelMeanModel(seg, coefs, bias=0.1)
+    z = coin_flip_samples(400, 18, 17)
+    effects = model.effects(image)
+    w = expect_shape(call(z=z, target_probs=model.on_samples(image, z)), (18,), "the weights")
+    big = np.abs(effects) > 0.04
+    expect((np.sign(w[big]) == np.sign(effects[big])).all(),
+           f"wrong signs for superpixels {np.flatnonzero(big & (np.sign(w) != np.sign(effects))).tolist()}",
+           hint="z marks VISIBLE superpixels: regress on z, not 1 - z")
+    expect(list(np.argsort(-np.abs(w))[:3]) == [4, 11, 16],
+           f"the largest |weights| are superpixels {np.argsort(-np.abs(w))[:3].tolist()}; the model's largest "
+           "effects are those of [4, 11, 16]")
+    expect_close(w, effects, "the weights are not the model's effect of showing each superpixel",
+                 hint="Ridge(alpha=1).fit(z, target_probs, sample_weight=kernel weights)", atol=0.02, rtol=0)

@@ -11,8 +11,8 @@ import numpy as np
 
 from autograder.checks import CheckFailed, StudentError, check, expect, expect_close, expect_shape
 from autograder.testmodels_lime import (RegionBrightnessClassifier, WordPresenceClassifier, WordSigmoidModel,
-                                        WordVectorizer, block_segments, distinct_words, quadrant_image,
-                                        textured_image)
+                                        WordVectorizer, block_segments, coin_flip_samples, distinct_words,
+                                        quadrant_image, textured_image)
 
 # ---------------------------------------------------------------------------
 # predict_proba
@@ -481,3 +481,36 @@ def _(call):
            f"are {w[3]:.3f} and {w[7]:.3f} and the largest are {top}",
            hint="d = cosine distance between each row of z and the all-ones row; "
                 "sample_weight = sqrt(exp(-d**2 / kernel_width**2))")
+
+
+def region_samples_case(seed=4, n_samples=300):
+    """A 48 x 48 image, a shuffled 4 x 4 grid of superpixels and a classifier that reads brightness.
+
+    Class 0 looks at superpixels [3, 8, 12], class 1 at [1, 14], class 2 at nothing. The targets are
+    class 0's probabilities on the perturbed images (hidden superpixels black) that z describes,
+    computed from z without building the images.
+    """
+    seg = block_segments(48, 48, 4, 4, shuffle_seed=5)
+    image = textured_image(48, 48, 21)
+    region, other = [3, 8, 12], [1, 14]
+    clf = RegionBrightnessClassifier([np.isin(seg, region), np.isin(seg, other), None], gains=[6.0, 4.0, 0.0],
+                                     biases=[0.0, 0.0, 1.5])
+    z = coin_flip_samples(n_samples, seg.max() + 1, seed)
+    return z, clf.on_samples(image, seg, z)[:, 0], region, other
+
+
+@check(IMG_W, "a classifier that reads one region's brightness gets its top superpixels inside that region",
+       points=2)
+def _(call):
+    z, target, region, other = region_samples_case()
+    w = expect_shape(call(z=z, target_probs=target), (z.shape[1],), "the weights")
+    top = [int(k) for k in np.argsort(-w)[:len(region)]]
+    expect(sorted(top) == region and w[top[0]] > 0.05,
+           f"the class only looks at the brightness of superpixels {region}, but the largest weights go to "
+           f"{top} (largest weight {w[top[0]]:.3f})",
+           hint="z marks VISIBLE superpixels: fit the kernel-weighted ridge on z itself, so that a superpixel "
+                "whose showing raises the probability gets a positive weight")
+    expect((w[other] < 0).all(),
+           f"superpixels {other} make a competing class more probable, so they count against this one, "
+           f"but their weights are {np.round(w[other], 3).tolist()}",
+           hint="regress target_probs on z with the kernel weights as sample_weight")
