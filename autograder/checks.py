@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import math
 import numbers
 import pkgutil
 from typing import Any, Callable, Dict, List, Optional
@@ -397,10 +396,3 @@ def run_checks(exercise: str, backend, include_hidden: bool) -> List[CheckResult
         if res.status in ("not attempted", "timed out", "crashed"):
             stop = res
     return results
-
-
-def is_finite_number(x: Any) -> bool:
-    try:
-        return math.isfinite(float(x))
-    except (TypeError, ValueError):
-        return False
