@@ -173,7 +173,7 @@ def _result_dir(out: Path, student: str, chapter: str) -> Path:
 def checks_fingerprint(chapter: Optional[str], include_hidden: bool) -> str:
     """Hash of the files that decide a chapter's scores: re-running after a change to them grades again."""
     ag = PACKAGE_ROOT / "autograder"
-    files = [ag / "checks.py", ag / "extract.py", *sorted(ag.glob("testmodels*.py")), *sorted(ag.glob("answers*.py"))]
+    files = [ag / "checks.py", ag / "extract.py", *sorted(ag.glob("testmodels/*.py")), *sorted(ag.glob("answers/*.py"))]
     if chapter:
         files += [ag / "public" / f"{chapter}.py"] + ([ag / "hidden" / f"{chapter}.py"] if include_hidden else [])
     h = hashlib.sha256(f"hidden={include_hidden}".encode())

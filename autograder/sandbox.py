@@ -42,7 +42,7 @@ NOBODY = 65534
 
 # What the worker may see of the repository, and what stays masked even if a bound folder contains it.
 VISIBLE_IN_REPO = ("autograder", "imlbook")
-MASKED_IN_REPO = ("autograder/hidden", "autograder/answers.py", "source", "solutions", "release", ".git", "submitted", "autograded",
+MASKED_IN_REPO = ("autograder/hidden", "autograder/answers", "source", "solutions", "release", ".git", "submitted", "autograded",
                   "feedback", "gradebook.db")
 SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
 

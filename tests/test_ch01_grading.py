@@ -259,10 +259,10 @@ def test_the_graders_analytic_answers_are_out_of_reach(tmp_path, isolation):
     with or without the file-system sandbox."""
     cheat = """
         def partial_dependence_1d(predict, X, feature, grid):
-            answers = __import__("auto" + "grader.answers", fromlist=["mean_with_fixed"])
+            answers = __import__("auto" + "grader.answers.ch01_pdp_ice", fromlist=["mean_with_fixed"])
             return np.array([answers.mean_with_fixed(predict, X, {feature: v}) for v in grid])"""
     report = grade_notebook(make_submission(tmp_path, CH, {"partial_dependence_1d": cheat}),
                             limits=Limits(isolation=isolation))
     assert report.exercise_scores()["partial_dependence_1d"] == 0
     assert "No module named" in report.results["partial_dependence_1d"][0].message
-    assert not hasattr(__import__("autograder.testmodels").testmodels.QuadraticModel, "mean_with_fixed")
+    assert not hasattr(__import__("autograder.testmodels.ch01_pdp_ice", fromlist=["QuadraticModel"]).QuadraticModel, "mean_with_fixed")

@@ -6,10 +6,11 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from autograder.testmodels_lime import (RegionBrightnessClassifier, SuperpixelMeanModel,  # noqa: E402
+from autograder.testmodels.ch02_lime import (RegionBrightnessClassifier, SuperpixelMeanModel,  # noqa: E402
                                         WordPresenceClassifier, WordSigmoidModel, WordVectorizer, block_segments,
                                         coin_flip_samples, distinct_words, textured_image)
-from imlbook import images, lime_plots  # noqa: E402
+from imlbook import images  # noqa: E402
+from imlbook.plots import ch02_lime as lime_plots  # noqa: E402
 
 
 def test_sample_images_are_224_rgb_in_unit_range():

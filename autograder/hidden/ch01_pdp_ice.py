@@ -8,8 +8,8 @@ import numpy as np
 from autograder.checks import CheckFailed, check, expect_close, expect_shape
 from autograder.public.ch01_pdp_ice import (ICE, PD1, PD2, STD, affine_map_from_train, expected_pd1,
                                             expected_pd2, standardize_case, unpack_pair)
-from autograder.answers import mean_with_fixed, row_with_feature
-from autograder.testmodels import QuadraticModel, random_table
+from autograder.answers.ch01_pdp_ice import mean_with_fixed, row_with_feature
+from autograder.testmodels.ch01_pdp_ice import QuadraticModel, random_table
 
 
 def other_model(column_output=False):

@@ -17,7 +17,7 @@ from autograder.public.ch02_lime import (EXPLAIN, IMG_W, PERTURB, PROBA, SEGMENT
                                          expect_labels, expect_proba, expect_word_weights, mismatches,
                                          ranked, segments_marked, unpack_explanation, unpack_perturbed,
                                          weights_far_case)
-from autograder.testmodels_lime import (RegionBrightnessClassifier, SuperpixelMeanModel, WordPresenceClassifier,
+from autograder.testmodels.ch02_lime import (RegionBrightnessClassifier, SuperpixelMeanModel, WordPresenceClassifier,
                                         WordSigmoidModel, WordVectorizer, block_segments, coin_flip_samples,
                                         distinct_words, textured_image)
 

@@ -1,13 +1,13 @@
 """Public checks for chapter 1 (partial dependence and ICE). Students see these.
 
 Each check builds its inputs from a fixed seed and compares the student's
-result with an analytic answer from :mod:`autograder.testmodels`.
+result with an analytic answer from :mod:`autograder.testmodels.ch01_pdp_ice`.
 """
 import numpy as np
 
 from autograder.checks import CheckFailed, check, expect, expect_close, expect_shape
-from autograder.answers import mean_with_fixed, row_with_feature
-from autograder.testmodels import QuadraticModel, random_table
+from autograder.answers.ch01_pdp_ice import mean_with_fixed, row_with_feature
+from autograder.testmodels.ch01_pdp_ice import QuadraticModel, random_table
 
 # ---------------------------------------------------------------------------
 # standardize

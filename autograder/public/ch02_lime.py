@@ -1,7 +1,7 @@
 """Public checks for chapter 2 (LIME): shipped to students with the notebook.
 
 No check needs a download, TensorFlow or a trained network: the inputs are the
-small stand-ins of :mod:`autograder.testmodels_lime`, whose right answers are
+small stand-ins of :mod:`autograder.testmodels.ch02_lime`, whose right answers are
 known from how they are built (which words or regions drive them), so the
 checks test properties of a correct answer rather than compare with a stored
 reference. Random sampling is never compared draw for draw: a check asks for
@@ -10,7 +10,7 @@ the same result with the same seed and for what any correct sampler gives.
 import numpy as np
 
 from autograder.checks import CheckFailed, StudentError, check, expect, expect_close, expect_shape
-from autograder.testmodels_lime import (RegionBrightnessClassifier, WordPresenceClassifier, WordSigmoidModel,
+from autograder.testmodels.ch02_lime import (RegionBrightnessClassifier, WordPresenceClassifier, WordSigmoidModel,
                                         WordVectorizer, block_segments, coin_flip_samples, distinct_words,
                                         quadrant_image, textured_image)
 

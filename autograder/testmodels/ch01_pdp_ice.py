@@ -2,7 +2,7 @@
 
 They are plain, picklable classes (the grader sends them to its worker
 process) that only predict. What a correct implementation must return is
-computed analytically by :mod:`autograder.answers`, in the grader's process:
+computed analytically by :mod:`autograder.answers.ch01_pdp_ice`, in the grader's process:
 the objects a student's function receives carry no answers.
 """
 from __future__ import annotations

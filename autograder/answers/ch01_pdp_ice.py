@@ -9,7 +9,7 @@ from typing import Dict, Sequence
 
 import numpy as np
 
-from autograder.testmodels import QuadraticModel
+from autograder.testmodels.ch01_pdp_ice import QuadraticModel
 
 
 def mean_with_fixed(model: QuadraticModel, X: np.ndarray, fixed: Dict[int, float]) -> float:

@@ -1,6 +1,6 @@
 """Small stand-ins with known answers for the LIME checks (chapter 2).
 
-Like :mod:`autograder.testmodels` they are plain, picklable, module-level
+Like :mod:`autograder.testmodels.ch01_pdp_ice` they are plain, picklable, module-level
 classes (the grader sends them to its worker process) and need no download,
 no TensorFlow and no training:
 

@@ -1,0 +1,1 @@
+"""Plot helpers, one module per chapter (named after it). A plot helper takes values, never a model."""
