@@ -130,6 +130,22 @@ def test_the_zip_holds_the_grader_with_hidden_checks_and_no_solutions(built):
         assert not leaks, f"{exercise}'s solution is in the zip: {leaks}"
 
 
+def test_scripts_parse_and_the_unpacked_zip_passes_setups_selftest(built, tmp_path):
+    with zipfile.ZipFile(built) as zf:
+        zf.extractall(tmp_path)
+    for script in ("setup.sh", "run_autograder"):
+        proc = subprocess.run(["bash", "-n", str(tmp_path / script)], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+    # setup.sh's last step, on this test's Python instead of the one setup.sh installs (TensorFlow, which
+    # only Keras needs, is left out here: importing it takes seconds)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"PYTHONPATH": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-m", "autograder.gradescope", "selftest", "--without", "tensorflow",
+                           "--without", "keras"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"{CH}: {len(chapters()[CH])} exercises, {len(HIDDEN_IDS)} hidden checks" in proc.stdout
+    assert "numpy" in proc.stdout and "sklearn" in proc.stdout
+
+
 def test_setup_installs_pinned_versions_of_what_grading_needs(built):
     with zipfile.ZipFile(built) as zf:
         reqs = [ln for ln in zf.read("requirements.txt").decode().splitlines() if ln and not ln.startswith("#")]
