@@ -264,6 +264,15 @@ RUN_AUTOGRADER = r"""#!/usr/bin/env bash
 # picks another Python than the one setup.sh installed.
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
 PY="${IMLBOOK_GRADER_PYTHON:-$ROOT/venv/bin/python}"
+if [ ! -x "$PY" ]; then  # setup.sh did not finish: say so to the student instead of failing silently
+  mkdir -p "$ROOT/results"
+  cat > "$ROOT/results/results.json" <<'JSON'
+{"score": 0, "visibility": "visible", "stdout_visibility": "hidden", "tests": [],
+ "output": "The autograder is not installed correctly (its Python environment is missing), so your notebook could not be graded. This is not caused by your submission: your instructor has to rebuild the autograder, then your submission can be graded again."}
+JSON
+  echo "no Python at $PY: setup.sh did not complete (see the build log)"
+  exit 1
+fi
 cd "$ROOT/source" || exit 1
 AUTOGRADER_ROOT="$ROOT" PYTHONPATH="$ROOT/source" exec "$PY" -m autograder.gradescope run
 """

@@ -259,6 +259,18 @@ def test_several_notebooks(gradescope_root):
     assert data["extra_data"]["graded_notebook"] == "pdp_ice.ipynb"
 
 
+def test_a_broken_installation_still_writes_results(gradescope_root):
+    make_submission(gradescope_root / "submission", CH)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(AUTOGRADER_ROOT=str(gradescope_root), IMLBOOK_GRADER_PYTHON=str(gradescope_root / "no-python"))
+    proc = subprocess.run([str(gradescope_root / "run_autograder")], cwd=gradescope_root, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0 and "setup.sh did not complete" in proc.stdout
+    data = json.loads((gradescope_root / "results" / "results.json").read_text())
+    validate(data)
+    assert data["score"] == 0 and "not caused by your submission" in data["output"]
+
+
 def test_hidden_visibility_is_an_option(tmp_path):
     from autograder.gradescope import build_zip
     out = build_zip(CH, tmp_path / "ag.zip", hidden_visibility="after_due_date")
