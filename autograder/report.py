@@ -231,7 +231,7 @@ h3{margin-top:1.6em}.muted{color:#666}.cards{display:flex;gap:1em;flex-wrap:wrap
 .card{background:#f5f7fa;border-radius:8px;padding:.6em 1em;min-width:9em}.card b{display:block;font-size:1.5em}
 table{border-collapse:collapse;width:100%;margin:.6em 0;font-size:.93em}
 th,td{border-bottom:1px solid #e4e4e4;padding:.35em .6em;text-align:left;vertical-align:top}
-th{background:#fafafa}.n{text-align:right}td.n{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
+th{background:#fafafa}.n{text-align:right}th.n{white-space:nowrap}td.n{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 .bar{display:inline-block;height:.8em;background:#e39b32;border-radius:2px;vertical-align:middle}
 .tag{font-size:.8em;background:#eee;border-radius:4px;padding:0 .35em;color:#555}
 .check{margin:1em 0 1.4em}.check h4{margin:.2em 0}.hint{color:#555;font-style:italic}
