@@ -9,6 +9,7 @@ and, for instructors and maintainers:
     python workbook.py release        regenerate release/ and solutions/ from source/
     python workbook.py bundle OUT     build the student bundle (no solutions, no hidden checks)
     python workbook.py grade ARGS     python -m autograder grade ARGS
+    python workbook.py gradescope CHAPTER OUT.zip   build the chapter's Gradescope autograder zip
     python workbook.py fetch          pre-load every data set into the cache (for offline rooms)
 
 On first use it creates a virtual environment in .venv (or $IMLBOOK_VENV) with the
@@ -106,7 +107,7 @@ def main(argv: list[str]) -> int:
         print(__doc__)
         return 0
     command, rest = argv[0], argv[1:]
-    if command not in ("lab", "test", "release", "bundle", "grade", "fetch"):
+    if command not in ("lab", "test", "release", "bundle", "grade", "gradescope", "fetch"):
         print(f"unknown command {command!r}\n{__doc__}", file=sys.stderr)
         return 2
     python = ensure_environment()
@@ -122,6 +123,8 @@ def main(argv: list[str]) -> int:
         return _run([python, "-m", "autograder", "bundle", *rest], env=env, cwd=ROOT)
     if command == "grade":
         return _run([python, "-m", "autograder", "grade", *rest], env=env)
+    if command == "gradescope":
+        return _run([python, "-m", "autograder.gradescope", "build", *rest], env=env)
     return _run([python, "-m", "imlbook.data", "fetch", "--all", *rest], env=env)
 
 

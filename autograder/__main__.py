@@ -53,7 +53,8 @@ def cmd_grade(args) -> int:
         return 130
     feedback = {"md": "feedback.md", "html": "feedback.html", "both": "feedback.md and feedback.html"}[args.feedback]
     print(f"graded {batch.graded} notebook(s), {batch.skipped} already graded; class grades in "
-          f"{out / 'grades.csv'}; per-student results.json and {feedback} under {out}/<student>/<chapter>/")
+          f"{out / 'grades.csv'}; class report in {out / 'report.html'}; per-student results.json and "
+          f"{feedback} under {out}/<student>/<chapter>/")
     if batch.integrity:
         print(f"WARNING: the grader's files changed during the batch: see {out / 'integrity.txt'}", file=sys.stderr)
         return 3

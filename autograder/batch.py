@@ -5,6 +5,7 @@ Output layout (``--out DIR``)::
     DIR/<student>/<chapter>/results.json   Gradescope format
     DIR/<student>/<chapter>/feedback.md    what the student reads (and/or feedback.html)
     DIR/grades.csv                         one row per student, rebuilt from all results.json
+    DIR/report.html (+ report.json, report-*.png)  what the class got wrong (autograder.report)
     DIR/grader-errors.log                  the grader's own failures, with tracebacks (instructor only)
     DIR/integrity.txt                      only if the grader's files changed during a batch
 
@@ -38,6 +39,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Tuple
 from autograder import sandbox
 from autograder.checks import CheckResult, chapters, exercise_checks, load_checks
 from autograder.grade import Report, detect_chapter, grade_notebook
+from autograder.report import write_class_report
 from autograder.sandbox import PACKAGE_ROOT, Limits
 
 RESULTS = "results.json"
@@ -549,6 +551,7 @@ def grade_batch(paths: Iterable[Path], out: Path, jobs: Optional[int] = None, ch
     pool.shutdown(wait=True)
     progress.close()
     write_class_csv(out)
+    write_class_report(out)  # report.html, report.json and their figures
     result.integrity = list(guard.changes)
     if result.integrity:
         (out / "integrity.txt").write_text(
