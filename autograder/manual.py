@@ -14,7 +14,7 @@ After ``python workbook.py grade submitted/ --out graded/``:
    ``graded/written-marks.json`` and rebuilds ``graded/grades.csv``: ``total`` = automatic +
    written points, ``out of`` = the full maximum (automatic + written) of the chapters each student
    submitted, ``written`` and ``unmarked`` beside them, one column per written question. Nothing is
-   written when a mark is invalid: the message lists every problem with its line.
+   written when a mark is invalid: the message lists every problem with its row.
 
 Regrading later (``grade ... --force``) keeps the merged marks: ``grades.csv`` is always rebuilt with them.
 """
@@ -150,7 +150,9 @@ def _spreadsheet_safe(value: object) -> object:
 
 
 def read_sheet(path: Path) -> List[Tuple[int, Dict[str, str]]]:
-    """(line number, row) of a sheet saved by a spreadsheet or an editor: comma, semicolon or tab."""
+    """(spreadsheet row number, row) of a sheet saved by a spreadsheet or an editor: comma, semicolon or tab.
+
+    Row numbers are a spreadsheet's (the header is row 1), not text lines: answers span several lines."""
     text = Path(path).read_text(encoding="utf-8-sig")
     first = text.splitlines()[0] if text else ""
     delimiter = max([",", ";", "\t"], key=first.count)
@@ -159,7 +161,7 @@ def read_sheet(path: Path) -> List[Tuple[int, Dict[str, str]]]:
     if missing:
         raise MarksError(f"{path}: missing column(s) {', '.join(sorted(missing))}; expected the columns of "
                          f"`python workbook.py marks sheet` ({', '.join(COLUMNS)})")
-    return [(reader.line_num, {k: (v or "") for k, v in row.items() if k}) for row in reader]
+    return [(n, {k: (v or "") for k, v in row.items() if k}) for n, row in enumerate(reader, start=2)]
 
 
 def _key(row) -> Tuple[str, str, str]:
@@ -220,15 +222,15 @@ def merge(out: Path, sheet: Optional[Path] = None, log=print) -> Path:
         if not raw:
             continue
         if key not in known:
-            problems.append(f"line {line}: no graded written answer {key[2]!r} of {key[0]!r} in {key[1]!r}")
+            problems.append(f"row {line}: no graded written answer {key[2]!r} of {key[0]!r} in {key[1]!r}")
             continue
         try:
             value = _number(raw)
         except ValueError:
-            problems.append(f"line {line}: points {raw!r} is not a number")
+            problems.append(f"row {line}: points {raw!r} is not a number")
             continue
         if not 0 <= value <= known[key]:
-            problems.append(f"line {line}: {value:g} points for {key[0]}'s {key[2]}, which is out of {known[key]:g}")
+            problems.append(f"row {line}: {value:g} points for {key[0]}'s {key[2]}, which is out of {known[key]:g}")
             continue
         student, chapter, gid = key
         marks.setdefault(student, {}).setdefault(chapter, {})[gid] = {"points": value,
