@@ -7,6 +7,9 @@ Output layout (``--out DIR``)::
     DIR/grades.csv                         one row per student, rebuilt from all results.json
     DIR/grader-errors.log                  the grader's own failures, with tracebacks (instructor only)
     DIR/integrity.txt                      only if the grader's files changed during a batch
+    DIR/.imlbook-graded                    marks the folder as the grader's (a non-empty folder
+                                           without it is refused unless ``force``)
+    DIR/written-answers.csv, written-marks.json   hand-marked written answers (autograder.manual)
 
 A notebook whose ``results.json`` already records the same notebook (path and
 hash) graded by the same checks is not graded again, so an interrupted run
