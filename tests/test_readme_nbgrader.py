@@ -5,6 +5,7 @@ fails for every student: this test keeps the README honest. It executes one whol
 minute on 2 cores).
 """
 import csv
+import json
 import os
 import re
 import shutil
@@ -48,6 +49,19 @@ def fresh_clone(dest: Path) -> Path:
     return dest
 
 
+def quick_submission(folder: Path) -> Path:
+    """A solved notebook whose (unlocked, ungraded) training cell runs 1 epoch instead of 100: the grade
+    cells check the functions on their own models, so the score is the same and autograde is faster."""
+    path = make_submission(folder, CH)
+    nb = json.loads(path.read_text())
+    for cell in nb["cells"]:
+        text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        if "epochs=100" in text and not cell["metadata"].get("nbgrader"):
+            cell["source"] = text.replace("epochs=100", "epochs=1")
+    path.write_text(json.dumps(nb))
+    return path
+
+
 def test_the_readme_nbgrader_commands_work_in_a_fresh_clone(tmp_path):
     clone = fresh_clone(tmp_path / "clone")
     assert (clone / "release" / CH).is_dir() and not (clone / "gradebook.db").exists()
@@ -59,7 +73,7 @@ def test_the_readme_nbgrader_commands_work_in_a_fresh_clone(tmp_path):
     for line in lines:
         if line.startswith("#"):
             if "submitted/<student>" in line:
-                make_submission(clone / "submitted" / "alice" / CH, CH)
+                quick_submission(clone / "submitted" / "alice" / CH)
             continue
         proc = subprocess.run(line, shell=True, cwd=clone, env=env, capture_output=True, text=True, timeout=900)
         log = proc.stdout + proc.stderr
