@@ -160,6 +160,7 @@ def prepare_workspace(release: Path = RELEASE, workspace: Path = WORKSPACE) -> l
     A file that exists in the workspace is never touched, whatever its content: it is the student's.
     """
     copied = []
+    workspace.mkdir(parents=True, exist_ok=True)
     for src in sorted(p for p in release.rglob("*") if p.is_file()):
         rel = src.relative_to(release)
         if _editor_artefact(rel):
