@@ -275,7 +275,11 @@ def add_written_marks(out: Path, rows: Dict[str, Dict[str, object]]) -> List[str
         extra = data.get("extra_data", {})
         written = written_questions(data)
         given = marks.get(student, {}).get(chapter, {})
-        row["out of"] = float(row.get("out of", 0)) + float(extra.get("max_score", 0)) + sum(p for _, p in written)
+        written_max = sum(p for _, p in written)
+        if not written:  # an unreadable notebook lists no answers: the chapter's written points still count
+            from autograder.selfcheck import chapter_points
+            written_max = (chapter_points(chapter) or (0.0, 0.0, 0))[1]
+        row["out of"] = float(row.get("out of", 0)) + float(extra.get("max_score", 0)) + written_max
         for gid, _ in written:
             if gid not in questions:
                 questions.append(gid)

@@ -55,6 +55,7 @@ def test_a_folder_of_submissions_gives_one_csv_row_per_student(tmp_path):
     assert float(rows["alice"]["total"]) == full
     assert float(rows["bob"]["total"]) == 0
     assert float(rows["carol"]["total"]) == 0
+    assert float(rows["carol"]["out of"]) == float(rows["alice"]["out of"]) == full + 6  # written answers count
     feedback = (tmp_path / "graded" / "carol" / CH / "feedback.md").read_text()
     assert "not a valid notebook" in feedback
     alice = json.loads((tmp_path / "graded" / "alice" / CH / "results.json").read_text())
