@@ -43,11 +43,14 @@ sys.path.insert(0, str(ROOT))
 
 def machine() -> str:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
-    try:
-        import tensorflow as tf
-        tf_version = tf.__version__
-    except Exception:  # noqa: BLE001 - only for the report
-        tf_version = "not importable"
+    from importlib import metadata
+    tf_version = "not installed"
+    for dist in ("tensorflow-cpu", "tensorflow"):  # the installed version, without importing it (seconds)
+        try:
+            tf_version = metadata.version(dist)
+            break
+        except metadata.PackageNotFoundError:
+            continue
     return (f"{platform.node() or 'this machine'}: {os.cpu_count()} cores, {platform.machine()}, "
             f"{platform.system()} {platform.release()}, load average {load}; Python {platform.python_version()}, "
             f"TensorFlow {tf_version}")
