@@ -1,26 +1,39 @@
 #!/usr/bin/env python3
-"""The workbook's front door. Needs only Python 3.11 and a package index.
+"""The workbook's front door. Needs only Python 3.11 and a package index; run it from any folder.
 
-    python workbook.py lab            open JupyterLab on the student notebooks (release/)
-    python workbook.py test [ARGS]    run the test suite (ARGS go to pytest)
+    python workbook.py lab            copy new chapters from release/ into your folder work/ (never
+                                      overwriting a notebook there) and open JupyterLab on work/
+    python workbook.py check [NB...]  run the public checks of your notebooks (default: all in work/)
+    python workbook.py test [ARGS]    run the test suite (about 10 minutes on 2 cores; ARGS go to pytest)
 
 and, for instructors and maintainers:
 
-    python workbook.py release        regenerate release/ and solutions/ from source/
-    python workbook.py bundle OUT     build the student bundle (no solutions, no hidden checks)
-    python workbook.py grade ARGS     python -m autograder grade ARGS
-    python workbook.py gradescope CHAPTER OUT.zip   build the chapter's Gradescope autograder zip
-    python workbook.py fetch          pre-load every data set into the cache (for offline rooms)
+    python workbook.py lab --instructor   JupyterLab on the whole repository, with nbgrader's tools
+    python workbook.py release        regenerate release/ and solutions/ from source/ (a file edited
+                                      by hand is backed up to backups/ first, and the message says where)
+    python workbook.py bundle OUT     build the student bundle (no solutions, no hidden checks) in a new
+                                      or empty folder, or refresh a previous bundle
+    python workbook.py grade ARGS     grade notebooks (python -m autograder grade ARGS; --help for more)
+    python workbook.py marks sheet|merge GRADED
+                                      mark written answers by hand, then merge the marks into grades.csv
+    python workbook.py gradescope CHAPTER OUT.zip
+                                      build the chapter's Gradescope autograder zip
+    python workbook.py list           every exercise and its points
+    python workbook.py fetch [NAME]   pre-load data sets into the cache (for offline rooms; default: all)
+    python workbook.py data where     where each data set is found
 
-On first use it creates a virtual environment in .venv (or $IMLBOOK_VENV) with the
-pinned packages of requirements.txt and this project installed; it reinstalls when
-requirements.txt or pyproject.toml change. Set IMLBOOK_VENV=- to use the current
-Python environment as it is (e.g. a conda environment made from environment.yml).
+Relative paths are taken from the folder you run the command in. On first use it creates a
+virtual environment in .venv (or $IMLBOOK_VENV) with the pinned packages of requirements.txt and
+this project installed; it reinstalls when requirements.txt or pyproject.toml change. Set
+IMLBOOK_VENV=- to use the current Python environment as it is (e.g. a conda environment made
+from environment.yml). `lab --dry-run` prints the JupyterLab command instead of running it.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -28,6 +41,33 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 PINNED = [ROOT / "requirements.txt", ROOT / "pyproject.toml"]
+RELEASE = ROOT / "release"
+WORKSPACE = ROOT / "work"                        # the student's own notebooks: git-ignored, never overwritten
+STATE = ROOT / ".imlbook"                        # git-ignored state of this checkout
+STUDENT_JUPYTER = STATE / "jupyter-student"      # extra Jupyter config for the student's JupyterLab
+# The student bundle has no source/ and no course tools: only the student's commands work there.
+FULL = (ROOT / "source").is_dir() and (ROOT / "autograder" / "course.py").is_file()
+
+STUDENT_COMMANDS = ("lab", "check", "fetch", "data")
+INSTRUCTOR_COMMANDS = ("test", "release", "bundle", "grade", "marks", "list", "gradescope")
+# JupyterLab for students: no nbgrader (its formgrader, "Create Assignment" and "Validate" are the
+# instructor's), no news pop-up.
+NBGRADER_SERVER_EXTENSIONS = ("nbgrader.server_extensions.formgrader", "nbgrader.server_extensions.validate_assignment",
+                              "nbgrader.server_extensions.assignment_list", "nbgrader.server_extensions.course_list")
+STUDENT_DISABLED_LAB_EXTENSIONS = ("@jupyter/nbgrader", "@jupyterlab/apputils-extension:announcements")
+
+
+def _help() -> str:
+    if FULL:
+        return __doc__
+    return ("The student copy of the interpretable-ML workbook. Needs only Python 3.11 and a package index.\n\n"
+            "    python workbook.py lab            copy new chapters from release/ into your folder work/ (never\n"
+            "                                      overwriting a notebook there) and open JupyterLab on work/\n"
+            "    python workbook.py check [NB...]  run the public checks of your notebooks (default: all in work/)\n"
+            "    python workbook.py fetch [NAME]   pre-load data sets into the cache (default: all)\n"
+            "    python workbook.py data where     where each data set is found\n\n"
+            "On first use it creates a virtual environment in .venv with the pinned packages of\n"
+            "requirements.txt. Set IMLBOOK_VENV=- to use the current Python environment as it is.\n")
 
 
 def _venv_dir() -> Path | None:
@@ -102,30 +142,150 @@ def _env_with_bin(python: str) -> dict:
     return env
 
 
+def _env_for_tools(python: str) -> dict:
+    """Environment for the project's modules run from the user's folder: this checkout importable first."""
+    env = _env_with_bin(python)
+    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+# ----------------------------------------------------------------------------
+# The student's workspace and JupyterLab
+# ----------------------------------------------------------------------------
+def _editor_artefact(rel: Path) -> bool:
+    return any(part.startswith(".") or part == "__pycache__" for part in rel.parts)
+
+
+def prepare_workspace(release: Path = RELEASE, workspace: Path = WORKSPACE) -> list[Path]:
+    """Copy into ``workspace`` every file of ``release`` that it does not have yet; return those copied.
+
+    A file that exists in the workspace is never touched, whatever its content: it is the student's.
+    """
+    copied = []
+    workspace.mkdir(parents=True, exist_ok=True)
+    for src in sorted(p for p in release.rglob("*") if p.is_file()):
+        rel = src.relative_to(release)
+        if _editor_artefact(rel):
+            continue
+        dest = workspace / rel
+        if dest.exists():
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, dest)
+        copied.append(rel)
+    return copied
+
+
+def _running_as_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def _student_jupyter_config() -> Path:
+    """An extra Jupyter config folder (JUPYTER_CONFIG_PATH) that turns nbgrader and the news off."""
+    (STUDENT_JUPYTER / "labconfig").mkdir(parents=True, exist_ok=True)
+    (STUDENT_JUPYTER / "labconfig" / "page_config.json").write_text(json.dumps(
+        {"disabledExtensions": {name: True for name in STUDENT_DISABLED_LAB_EXTENSIONS}}, indent=1))
+    (STUDENT_JUPYTER / "jupyter_server_config.json").write_text(json.dumps(
+        {"ServerApp": {"jpserver_extensions": {name: False for name in NBGRADER_SERVER_EXTENSIONS}}}, indent=1))
+    return STUDENT_JUPYTER
+
+
+def lab_command(python: str, rest: list[str], instructor: bool = False) -> tuple[list[str], dict, Path]:
+    """The JupyterLab command line, its extra environment variables and its folder."""
+    root = ROOT if instructor else WORKSPACE
+    cmd = [python, "-m", "jupyter", "lab", f"--ServerApp.root_dir={root}", "--LabApp.news_url=None"]
+    if _running_as_root():  # containers and cloud VMs: Jupyter refuses root unless told
+        cmd.append("--allow-root")
+    extra = {}
+    if not instructor:
+        config = _student_jupyter_config()
+        previous = os.environ.get("JUPYTER_CONFIG_PATH")
+        extra["JUPYTER_CONFIG_PATH"] = str(config) + (os.pathsep + previous if previous else "")
+    return cmd + rest, extra, root
+
+
+def cmd_lab(python: str, rest: list[str]) -> int:
+    instructor = "--instructor" in rest
+    dry_run = "--dry-run" in rest
+    rest = [a for a in rest if a not in ("--instructor", "--dry-run")]
+    if instructor and not FULL:
+        print("--instructor needs the full repository (this is the student copy)", file=sys.stderr)
+        return 2
+    if not instructor:
+        copied = prepare_workspace()
+        if copied:
+            print(f"copied into {WORKSPACE}: {', '.join(p.as_posix() for p in copied)}")
+        print(f"your notebooks are in {WORKSPACE} (JupyterLab shows this folder); no command ever overwrites "
+              f"them. The untouched originals stay in {RELEASE}.")
+    if _running_as_root():
+        print("running as root (a container or a cloud VM?): JupyterLab is started with --allow-root")
+    cmd, extra, root = lab_command(python, rest, instructor)
+    if dry_run:
+        print("would run:", " ".join(cmd))
+        for key, value in extra.items():
+            print(f"with {key}={value}")
+        print(f"in {root}")
+        return 0
+    env = _env_with_bin(python)
+    env.update(extra)
+    return _run(cmd, env=env, cwd=root)
+
+
+def cmd_check(python: str, rest: list[str]) -> int:
+    """The public checks of each notebook (nothing written): what a student can run."""
+    options = [a for a in rest if a.startswith("-")]
+    targets = [Path(a) for a in rest if not a.startswith("-")]
+    if not targets:
+        targets = [WORKSPACE if WORKSPACE.is_dir() else RELEASE]
+    notebooks = []
+    for t in targets:
+        if t.is_dir():
+            notebooks += sorted(p for p in t.rglob("*.ipynb") if not _editor_artefact(p.relative_to(t)))
+        elif t.exists():
+            notebooks.append(t)
+        else:
+            print(f"error: not found: {t}", file=sys.stderr)
+            return 2
+    status = 0
+    env = _env_for_tools(python)
+    for nb in notebooks:
+        status = max(status, _run([python, "-m", "autograder", "grade", "--public-only", *options, str(nb)], env=env))
+    return status
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help", "help"):
-        print(__doc__)
+        print(_help())
         return 0
     command, rest = argv[0], argv[1:]
-    if command not in ("lab", "test", "release", "bundle", "grade", "gradescope", "fetch"):
-        print(f"unknown command {command!r}\n{__doc__}", file=sys.stderr)
+    known = STUDENT_COMMANDS + (INSTRUCTOR_COMMANDS if FULL else ())
+    if command not in known:
+        where = "" if FULL or command not in INSTRUCTOR_COMMANDS else " (an instructor's command: not in the student copy)"
+        print(f"unknown command {command!r}{where}\n{_help()}", file=sys.stderr)
         return 2
     python = ensure_environment()
     env = _env_with_bin(python)
+    tools = _env_for_tools(python)
     if command == "lab":
-        return _run([python, "-m", "jupyter", "lab", *rest, "release"], env=env, cwd=ROOT)
+        return cmd_lab(python, rest)
+    if command == "check":
+        return cmd_check(python, rest)
     if command == "test":
+        print("running the test suite: about 10 minutes on 2 cores (pass e.g. tests/test_cli.py to run one file)",
+              flush=True)
         return _run([python, "-m", "pytest", "-n", os.environ.get("IMLBOOK_TEST_WORKERS", "2"), *rest],
                     env=env, cwd=ROOT)
     if command == "release":
         return _run([python, "-m", "autograder.course", "all", *rest], env=env, cwd=ROOT)
-    if command == "bundle":
-        return _run([python, "-m", "autograder", "bundle", *rest], env=env, cwd=ROOT)
-    if command == "grade":
-        return _run([python, "-m", "autograder", "grade", *rest], env=env)
+    if command in ("bundle", "grade", "marks", "list"):
+        return _run([python, "-m", "autograder", command, *rest], env=tools)
     if command == "gradescope":
-        return _run([python, "-m", "autograder.gradescope", "build", *rest], env=env)
-    return _run([python, "-m", "imlbook.data", "fetch", "--all", *rest], env=env)
+        return _run([python, "-m", "autograder.gradescope", "build", *rest], env=tools)
+    if command == "data":
+        return _run([python, "-m", "imlbook.data", *rest], env=tools)
+    # fetch
+    names = [a for a in rest if not a.startswith("-")]
+    return _run([python, "-m", "imlbook.data", "fetch", *(rest if names else ["--all", *rest])], env=tools)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,9 @@ Output layout (``--out DIR``)::
     DIR/report.html (+ report.json, report-*.png)  what the class got wrong (autograder.report)
     DIR/grader-errors.log                  the grader's own failures, with tracebacks (instructor only)
     DIR/integrity.txt                      only if the grader's files changed during a batch
+    DIR/.imlbook-graded                    marks the folder as the grader's (a non-empty folder
+                                           without it is refused unless ``force``)
+    DIR/written-answers.csv, written-marks.json   hand-marked written answers (autograder.manual)
 
 A notebook whose ``results.json`` already records the same notebook (path and
 hash) graded by the same checks is not graded again, so an interrupted run
@@ -36,13 +39,14 @@ import traceback
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
-from autograder import sandbox
+from autograder import outdirs, sandbox
 from autograder.checks import CheckResult, chapters, exercise_checks, load_checks
 from autograder.grade import Report, detect_chapter, grade_notebook
 from autograder.report import write_class_report
 from autograder.sandbox import PACKAGE_ROOT, Limits
 
 RESULTS = "results.json"
+GRADED_MARKER = ".imlbook-graded"  # marks a folder made by the grader: later runs may write into it
 
 
 @dataclasses.dataclass
@@ -296,18 +300,27 @@ def write_class_csv(out: Path) -> Path:
         if problems:
             row["problems"] = "; ".join(filter(None, [row.get("problems", "")] + problems))
     chapter_cols = [f"{ch} total" for ch in chapters()]
-    header = ["student", "total", *chapter_cols, *[ex for _, ex in exercises], "problems"]
+    for row in rows.values():
+        row["total"] = sum(float(row.get(c, 0)) for c in chapter_cols)
+    written = _written_marks_hook(out, rows)  # "out of", written points (autograder.manual)
+    header = ["student", "total", *written[:1], *chapter_cols, *[ex for _, ex in exercises], *written[1:], "problems"]
     path = out / "grades.csv"
     tmp = out / f".grades.csv.{os.getpid()}.tmp"
     with tmp.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=header, extrasaction="ignore")
         writer.writeheader()
         for student in sorted(rows):
-            row = rows[student]
-            row["total"] = sum(float(row.get(c, 0)) for c in chapter_cols)
-            writer.writerow({k: _csv_cell(v) for k, v in row.items()})
+            writer.writerow({k: _csv_cell(v) for k, v in rows[student].items()})
     os.replace(tmp, path)
     return path
+
+
+def _written_marks_hook(out: Path, rows: Dict[str, Dict[str, object]]) -> List[str]:
+    try:
+        from autograder import manual
+    except ImportError:  # the student bundle ships no instructor tools
+        return []
+    return manual.add_written_marks(out, rows)
 
 
 # ----------------------------------------------------------------------------
@@ -456,8 +469,9 @@ def grade_batch(paths: Iterable[Path], out: Path, jobs: Optional[int] = None, ch
     Raises :class:`autograder.sandbox.SandboxUnavailable` if ``limits.isolation == "namespace"``
     cannot be provided, and ``KeyboardInterrupt`` after writing what was finished.
     """
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    # Never the workbook itself, never a folder of other files (unless ``force``); relative: from the cwd.
+    out = outdirs.claim_folder(out, GRADED_MARKER, "the grader", allow_foreign=force,
+                               recognise=lambda folder: (folder / "grades.csv").is_file())
     stream = open(os.devnull, "w") if quiet else (stream or sys.stderr)
     grade_fn = grade_fn or grade_notebook
     load_checks(True)  # every check is in memory before any student code runs

@@ -19,19 +19,23 @@ public and hidden checks, which nbgrader reads as partial credit; in
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
+import json
 import os
 import signal
 import sys
 import threading
 import warnings
-from typing import Any, Callable, Dict, List
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
 from .checks import CheckResult, Timeout, invoke, run_checks
 
 LOCAL_TIME_LIMIT_S = 120
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # the repository, or the student bundle
 
 
 class SelfCheckFailed(Exception):
@@ -108,7 +112,55 @@ def format_verdict(exercise: str, results: List[CheckResult], hidden: bool = Fal
                 lines.append(f"      hint: {r.hint}")
     if passed == len(results):
         lines.append("  Well done." + ("" if hidden else " (The grader runs more checks of the same kind.)"))
+    if not hidden:
+        lines.append(_coverage(exercise, results))
     return "\n".join(lines)
+
+
+def _coverage(exercise: str, results: List[CheckResult]) -> str:
+    """What these public checks are worth, out of the exercise's full points (from the released notebook)."""
+    public = sum(r.check.points for r in results)
+    full = exercise_points(exercise)
+    if full is None or full <= public:
+        return f"  (public checks: {public:g} points of this exercise)"
+    return (f"  (these public checks carry {public:g} of the exercise's {full:g} points; "
+            f"the grader's hidden checks carry the other {full - public:g})")
+
+
+@functools.lru_cache(maxsize=None)
+def _release_points() -> Dict[str, Dict[str, float]]:
+    """chapter -> {grade_id: points} of every graded cell of the released notebooks (repo or bundle)."""
+    out: Dict[str, Dict[str, float]] = {}
+    release = PACKAGE_ROOT / "release"
+    for nb in sorted(release.glob("*/*.ipynb")) if release.is_dir() else []:
+        try:
+            cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
+        except (OSError, ValueError, KeyError):
+            continue
+        points = out.setdefault(nb.parent.name, {})
+        for cell in cells:
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            if meta.get("grade") and "grade_id" in meta:
+                points[f"{cell.get('cell_type')}:{meta['grade_id']}"] = float(meta.get("points", 0))
+    return out
+
+
+def exercise_points(exercise: str) -> Optional[float]:
+    """The exercise's full points (public and hidden checks), as its released self-check cell states."""
+    for points in _release_points().values():
+        if f"code:check_{exercise}" in points:
+            return points[f"code:check_{exercise}"]
+    return None
+
+
+def chapter_points(chapter: str) -> Optional[Tuple[float, float, int]]:
+    """(automatic points, written points, number of written answers) of a chapter's released notebook."""
+    points = _release_points().get(chapter)
+    if not points:
+        return None
+    auto = sum(v for k, v in points.items() if k.startswith("code:"))
+    written = [v for k, v in points.items() if k.startswith("markdown:")]
+    return auto, sum(written), len(written)
 
 
 if __name__ == "__main__":  # pragma: no cover

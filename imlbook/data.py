@@ -277,13 +277,26 @@ def find(name: str) -> Path | None:
 
 
 def _unavailable(ds: Dataset, reason: str) -> DataUnavailable:
+    """The clear message first (what is missing, why, what to do); the raw error last, as details."""
     looked = ", ".join(str(p) for _, p in _candidates(ds))
     target = f"$IMLBOOK_DATA/{ds.filename}" + ("" if data_dir() else " (IMLBOOK_DATA is not set)")
+    if reason == "IMLBOOK_OFFLINE is set":
+        why = "offline mode: IMLBOOK_OFFLINE is set, so nothing is downloaded"
+    elif reason == "download=False":
+        why = "no local copy, and download=False"
+    elif any(word in reason for word in ("ConnectionError", "Timeout", "NameResolution", "Max retries")):
+        why = "the download failed: no network connection?"
+    else:
+        why = "the download failed"
+    details = reason if len(reason) <= 600 else reason[:600] + " ..."
     return DataUnavailable(
-        f"data set {ds.name!r}: file {ds.filename!r} not found and not downloaded ({reason}).\n"
+        f"data set {ds.name!r} is not available: {why}{'' if why.endswith('?') else '.'}\n"
+        f"  fix: run `python workbook.py fetch {ds.name}`{' on a machine with network' * ds.needs_network} "
+        f"(it fills {cache_dir()}),\n"
+        f"       or drop the file {ds.filename!r} at {target} or {cache_dir() / ds.filename}.\n"
+        f"  (in the activated environment: `python -m imlbook.data fetch {ds.name}`)\n"
         f"  source: {ds.source}\n  looked in: {looked}\n"
-        f"  fix: run `python -m imlbook.data fetch {ds.name}`{' on a machine with network' * ds.needs_network} "
-        f"(it fills {cache_dir()}),\n       or drop the file at {target} or {cache_dir() / ds.filename}.")
+        f"  details: {details}")
 
 
 def path_for(name: str, download: bool = True) -> Path:

@@ -32,7 +32,11 @@ def test_every_source_chapter_has_checks_and_vice_versa():
 def test_committed_release_matches_a_fresh_generation(tmp_path, chapter):
     fresh = course.generate_release(chapter, tmp_path / chapter)
     committed = ROOT / "release" / chapter
-    assert sorted(p.name for p in fresh.iterdir()) == sorted(p.name for p in committed.iterdir())
+
+    def files(folder):  # editor artefacts (.ipynb_checkpoints/ from opening a notebook) are not content
+        return sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+
+    assert files(fresh) == files(committed)
     for nb in fresh.glob("*.ipynb"):
         assert _normalized(nb) == _normalized(committed / nb.name), (
             f"release/{chapter}/{nb.name} is stale: run `python workbook.py release`")
@@ -129,4 +133,102 @@ def test_student_bundle_has_no_solutions_and_its_self_checks_work(tmp_path):
     assert "standardize: 3/3 public checks passed" in proc.stdout
     assert "ice_curves: not attempted yet" in proc.stdout
     assert "hidden available: False" in proc.stdout
-    assert not re.search(r"hidden check", proc.stdout)
+    assert not re.search(r"hidden check:", proc.stdout)  # no hidden check is named (saying they exist is fine)
+
+
+def test_release_backs_up_a_file_a_person_edited(tmp_path, monkeypatch):
+    """Regenerating never loses an edit: a file that differs from what was generated is copied to backups/
+    first (and the log says where); generated content is replaced silently; editor artefacts stay."""
+    monkeypatch.setattr(course, "BACKUPS", tmp_path / "backups")
+    fresh, dest = tmp_path / "fresh", tmp_path / "release" / "ch"
+    fresh.mkdir()
+    (fresh / "nb.ipynb").write_text("new generation")
+    (fresh / "other.ipynb").write_text("other, new")
+    dest.mkdir(parents=True)
+    (dest / "nb.ipynb").write_text("a student's answers")            # edited by a person
+    (dest / "other.ipynb").write_text("other, as generated before")  # stale, but generated
+    (dest / "gone.ipynb").write_text("a person's own notebook")      # not generated any more
+    (dest / ".ipynb_checkpoints").mkdir()
+    (dest / ".ipynb_checkpoints" / "nb-checkpoint.ipynb").write_text("editor artefact")
+    generated = {str((dest / "other.ipynb").resolve()): course._sha256(b"other, as generated before")}
+    monkeypatch.setattr(course, "_record", lambda: dict(generated))
+    messages = []
+    backups = course.install(fresh, dest, log=messages.append)
+
+    assert (dest / "nb.ipynb").read_text() == "new generation" and (dest / "other.ipynb").read_text() == "other, new"
+    assert not (dest / "gone.ipynb").exists()
+    assert sorted(b.read_text() for b in backups) == ["a person's own notebook", "a student's answers"]
+    assert all(b.is_relative_to(tmp_path / "backups") for b in backups)
+    assert len(messages) == 2 and all("kept a copy in" in m and str(tmp_path / "backups") in m for m in messages)
+    assert (dest / ".ipynb_checkpoints" / "nb-checkpoint.ipynb").read_text() == "editor artefact"
+
+    messages.clear()
+    assert course.install(fresh, dest, log=messages.append) == [] and messages == []  # nothing changed: no backup
+
+
+def test_the_committed_version_counts_as_generated(tmp_path, monkeypatch):
+    """In a git checkout, a generated file equal to its committed version is not a person's edit."""
+    repo = tmp_path / "repo"
+    (repo / "release" / "ch").mkdir(parents=True)
+    nb = repo / "release" / "ch" / "nb.ipynb"
+    nb.write_text("as generated and committed")
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    try:
+        for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "release"]):
+            subprocess.run(git + args, check=True, capture_output=True, timeout=60)
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("git is not available")
+    monkeypatch.setattr(course, "ROOT", repo)
+    assert course.is_generated(nb, record={})
+    nb.write_text("a student's answers")
+    assert not course.is_generated(nb, record={})
+    assert course.is_generated(nb, record={"release/ch/nb.ipynb": course._sha256(b"a student's answers")})
+
+
+def test_rebuilding_a_bundle_keeps_what_a_person_changed_or_added(tmp_path):
+    out = course.build_bundle(tmp_path / "bundle", log=lambda m: None)
+    readme = out / "README.md"
+    notebook = next((out / "release").rglob("*.ipynb"))
+    original_readme = readme.read_text()
+    readme.write_text("the instructor's own README")        # changed since the bundle was made
+    (out / "work").mkdir()
+    (out / "work" / "mine.ipynb").write_text("a student's work")  # not made by the bundle
+    notebook.unlink()                                       # removed: comes back
+    messages = []
+    course.build_bundle(out, log=messages.append)
+    assert readme.read_text() == original_readme and notebook.exists()
+    assert (out / "work" / "mine.ipynb").read_text() == "a student's work"
+    backups = [p for p in tmp_path.iterdir() if p.name.startswith("bundle.backup-")]
+    assert len(backups) == 1 and (backups[0] / "README.md").read_text() == "the instructor's own README"
+    assert str(backups[0]) in messages[0]
+    course.build_bundle(out, log=messages.append)           # unchanged since: no new backup
+    assert len([p for p in tmp_path.iterdir() if p.name.startswith("bundle.backup-")]) == 1
+
+
+def test_bundle_refuses_a_folder_it_did_not_make(tmp_path):
+    from autograder.outdirs import UnsafeOutput
+    folder = tmp_path / "documents"
+    folder.mkdir()
+    (folder / "letter.txt").write_text("keep me")
+    with pytest.raises(UnsafeOutput, match="not empty"):
+        course.build_bundle(folder)
+    for target in (ROOT, ROOT.parent, ROOT / "release", ROOT / "work"):
+        with pytest.raises(UnsafeOutput, match="Nothing was written"):
+            course.build_bundle(target)
+    assert [p.name for p in folder.iterdir()] == ["letter.txt"]
+
+
+def test_the_bundle_is_for_students(tmp_path):
+    """Its README says which Python; it installs no instructor tool; its front door offers only what works."""
+    bundle = course.build_bundle(tmp_path / "bundle", log=lambda m: None)
+    readme = (bundle / "README.md").read_text()
+    assert "Python 3.11" in readme and "python workbook.py lab" in readme and "work/" in readme
+    assert "python workbook.py check work/ch01_pdp_ice/pdp_ice.ipynb" in readme
+    requirements = (bundle / "requirements.txt").read_text()
+    pinned = {line.split("==")[0] for line in requirements.splitlines() if "==" in line and not line.startswith("#")}
+    assert "nbgrader" not in pinned and "pytest" not in pinned and {"numpy", "jupyterlab", "keras"} <= pinned
+    assert not (bundle / "autograder" / "course.py").exists() and not (bundle / "autograder" / "manual.py").exists()
+    env = {**os.environ, "IMLBOOK_VENV": "-"}
+    help_text = subprocess.run([sys.executable, str(bundle / "workbook.py"), "--help"], capture_output=True,
+                               text=True, env=env, timeout=60).stdout
+    assert "python workbook.py check" in help_text and "python workbook.py release" not in help_text

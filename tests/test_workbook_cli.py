@@ -1,21 +1,38 @@
-"""The front door: `python workbook.py` explains itself and refuses unknown commands."""
+"""The front door: `python workbook.py` explains itself, keeps the student's notebooks safe, opens the right
+JupyterLab (never launched here: `lab --dry-run` prints the command), and resolves paths from where the user stands."""
+import json
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
-from tests.submissions import ROOT
+from tests.submissions import ROOT, make_submission
+
+CH = "ch01_pdp_ice"
 
 
-def run(*args, env_extra=None):
-    env = dict(os.environ, **(env_extra or {}))
-    return subprocess.run([sys.executable, str(ROOT / "workbook.py"), *args], capture_output=True, text=True,
-                          env=env, timeout=120)
+def run(*args, env_extra=None, cwd=None, workbook=ROOT / "workbook.py"):
+    env = {**os.environ, "IMLBOOK_VENV": "-", **(env_extra or {})}
+    return subprocess.run([sys.executable, str(workbook), *map(str, args)], capture_output=True, text=True,
+                          env=env, timeout=300, cwd=cwd)
+
+
+def student_copy(tmp_path) -> Path:
+    """A minimal student bundle layout: workbook.py and release/ (no source/, no course tools)."""
+    copy = tmp_path / "student"
+    copy.mkdir()
+    shutil.copy(ROOT / "workbook.py", copy)
+    shutil.copytree(ROOT / "release", copy / "release", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    return copy
 
 
 def test_help_names_the_two_commands():
     proc = run("--help")
     assert proc.returncode == 0
     assert "python workbook.py lab" in proc.stdout and "python workbook.py test" in proc.stdout
+    for command in ("check", "release", "bundle", "grade", "marks", "list", "fetch", "data where"):
+        assert f"python workbook.py {command}" in proc.stdout
 
 
 def test_unknown_command_is_refused():
@@ -24,7 +41,7 @@ def test_unknown_command_is_refused():
 
 
 def test_current_environment_can_be_used_as_is(tmp_path):
-    """IMLBOOK_VENV=- skips the virtual environment (conda users); here: list the exercises."""
+    """IMLBOOK_VENV=- skips the virtual environment (conda users); here: the grader's help."""
     proc = run("grade", "--help", env_extra={"IMLBOOK_VENV": "-"})
     assert proc.returncode == 0 and "--results" in proc.stdout
 
@@ -34,3 +51,117 @@ def test_ci_script_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     assert "python workbook.py test" in readme
     assert "workbook.py test" in ci
+
+
+def test_lab_copies_chapters_into_the_workspace_and_never_overwrites_them(tmp_path):
+    copy = student_copy(tmp_path)
+    notebooks = sorted(p.relative_to(copy / "release") for p in (copy / "release").rglob("*.ipynb"))
+    assert notebooks
+
+    first = run("lab", "--dry-run", workbook=copy / "workbook.py", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    for rel in notebooks:
+        assert (copy / "work" / rel).read_bytes() == (copy / "release" / rel).read_bytes()
+        assert rel.as_posix() in first.stdout
+
+    mine = copy / "work" / notebooks[0]
+    mine.write_text("my answers")                              # the student's work
+    (copy / "work" / notebooks[-1]).unlink()                   # a notebook the student removed comes back
+    new_chapter = copy / "release" / "ch99_new" / "new.ipynb"  # the instructor publishes a new chapter
+    new_chapter.parent.mkdir()
+    new_chapter.write_text("{}")
+    (copy / "release" / "ch99_new" / ".ipynb_checkpoints").mkdir()  # editor artefacts are not copied
+    (copy / "release" / "ch99_new" / ".ipynb_checkpoints" / "new-checkpoint.ipynb").write_text("{}")
+
+    again = run("lab", "--dry-run", workbook=copy / "workbook.py", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert mine.read_text() == "my answers"
+    assert (copy / "work" / "ch99_new" / "new.ipynb").read_text() == "{}"
+    assert (copy / "work" / notebooks[-1]).exists()
+    assert not (copy / "work" / "ch99_new" / ".ipynb_checkpoints").exists()
+    assert notebooks[0].as_posix() not in again.stdout.split("copied into", 1)[-1].splitlines()[0]
+
+
+def test_student_lab_opens_the_workspace_without_nbgrader_or_news(tmp_path):
+    copy = student_copy(tmp_path)
+    proc = run("lab", "--dry-run", "--no-browser", workbook=copy / "workbook.py", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    command = next(line for line in proc.stdout.splitlines() if line.startswith("would run:")).split()
+    assert command[3:7] == ["-m", "jupyter", "lab", f"--ServerApp.root_dir={copy / 'work'}"]
+    assert "--LabApp.news_url=None" in command and command[-1] == "--no-browser"
+    assert ("--allow-root" in command) == (os.geteuid() == 0)
+    config = Path(next(line for line in proc.stdout.splitlines()
+                       if line.startswith("with JUPYTER_CONFIG_PATH=")).split("=", 1)[1].split(os.pathsep)[0])
+    page = json.loads((config / "labconfig" / "page_config.json").read_text())
+    assert page["disabledExtensions"] == {"@jupyter/nbgrader": True,
+                                          "@jupyterlab/apputils-extension:announcements": True}
+    server = json.loads((config / "jupyter_server_config.json").read_text())["ServerApp"]["jpserver_extensions"]
+    assert server and all(name.startswith("nbgrader.") and not on for name, on in server.items())
+    assert "nbgrader.server_extensions.formgrader" in server
+
+
+def test_instructor_lab_keeps_nbgrader_and_opens_the_repository():
+    proc = run("lab", "--instructor", "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    assert f"--ServerApp.root_dir={ROOT} " in proc.stdout + " "
+    assert "JUPYTER_CONFIG_PATH" not in proc.stdout
+
+
+def test_the_student_copy_offers_only_what_works_there(tmp_path):
+    copy = student_copy(tmp_path)
+    help_text = run("--help", workbook=copy / "workbook.py").stdout
+    assert "python workbook.py lab" in help_text and "python workbook.py check" in help_text
+    for command in ("release", "bundle", "grade", "marks", "test"):
+        assert f"python workbook.py {command}" not in help_text
+    refused = run("release", workbook=copy / "workbook.py")
+    assert refused.returncode == 2 and "not in the student copy" in refused.stderr
+    assert run("lab", "--instructor", "--dry-run", workbook=copy / "workbook.py").returncode == 2
+
+
+def test_bundle_resolves_a_relative_folder_from_where_the_user_stands(tmp_path):
+    proc = run("bundle", "student-copy", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "student-copy" / "release").is_dir()
+    assert not (ROOT / "student-copy").exists()
+
+
+def test_bundle_never_touches_the_repository_or_a_folder_of_other_files(tmp_path):
+    before = sorted(p.name for p in ROOT.iterdir())
+    for target, cwd in ((".", ROOT), ("..", ROOT), ("release", ROOT), (ROOT / "autograder", tmp_path)):
+        proc = run("bundle", target, cwd=cwd)
+        assert proc.returncode == 2 and "nothing was written" in proc.stderr.lower(), (target, proc.stderr)
+    assert sorted(p.name for p in ROOT.iterdir()) == before
+
+    documents = tmp_path / "my_documents"
+    documents.mkdir()
+    (documents / "thesis.txt").write_text("years of work")
+    proc = run("bundle", documents)
+    assert proc.returncode == 2 and "not empty" in proc.stderr
+    assert [p.name for p in documents.iterdir()] == ["thesis.txt"]
+
+
+def test_grade_says_where_it_wrote_and_a_students_check_writes_nothing(tmp_path):
+    nb = make_submission(tmp_path / "alice", CH)
+    graded = run("grade", nb, cwd=tmp_path)
+    assert graded.returncode == 0, graded.stderr
+    assert f"results written to {tmp_path / 'results.json'}" in graded.stdout
+    assert "Out of a full 29: 23 automatic points and 6 points for 3 written answer(s) marked by hand" in graded.stdout
+
+    (tmp_path / "results.json").unlink()
+    check = run("check", nb, cwd=tmp_path)
+    assert check.returncode == 0, check.stderr
+    assert "13 / 13 points on the public checks" in check.stdout
+    assert ("The full grade is out of 29: 23 automatic points (the public checks above carry 13 of them; "
+            "your instructor's grader adds hidden checks of the same kind for the other 10) and 6 points for "
+            "3 written answer(s) marked by hand") in check.stdout
+    assert not (tmp_path / "results.json").exists()
+
+
+def test_data_commands_go_through_the_workbook(tmp_path):
+    proc = run("data", "where", env_extra={"IMLBOOK_CACHE": str(tmp_path / "cache")})
+    assert proc.returncode == 0, proc.stderr
+    assert f"cache dir (IMLBOOK_CACHE): {tmp_path / 'cache'}" in proc.stdout
+    fetch = run("fetch", "adult", env_extra={"IMLBOOK_CACHE": str(tmp_path / "cache"), "IMLBOOK_OFFLINE": "1",
+                                             "IMLBOOK_DATA": ""})
+    assert fetch.returncode == 1
+    assert fetch.stderr.splitlines()[1].startswith("data set 'adult' is not available: offline mode")
