@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from autograder import wire
+from autograder import remote, wire
 from autograder.checks import CheckFailed, NotAttempted, StudentError, Timeout, WorkerDied
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # the folder that holds autograder/ (and imlbook/)
@@ -54,12 +54,17 @@ class Limits:
     load_s: float = 60.0              # importing the notebook's imports and definitions
     memory_bytes: int = 4 * GIB       # address space of the worker
     output_bytes: int = 16 * 1024 ** 2  # largest file the student's code may write (prints are discarded)
+    disk_bytes: int = 256 * 1024 ** 2   # all files together: the working directory is a tmpfs this large (namespaces)
+    processes: int = 64                 # processes the student's code may run at once (RLIMIT_NPROC, see worker)
     message_bytes: int = 64 * 1024 ** 2  # largest reply the grader reads from a worker
     isolation: str = "auto"           # "auto" | "namespace" | "none"
     hide_paths: Tuple[str, ...] = ()  # more paths the worker must not see (the batch adds submissions and output)
 
     def describe_memory(self) -> str:
         return f"{self.memory_bytes / GIB:g} GiB"
+
+    def describe_disk(self) -> str:
+        return f"{self.disk_bytes / 1024 ** 2:g} MB"
 
 
 class LoadFailed(Exception):
@@ -87,6 +92,12 @@ def isolation_description(limits: Optional[Limits] = None) -> str:
     base = (f"separate process per submission, own temporary folder, "
             f"{limits.describe_memory()} memory cap, {limits.exercise_s:g} s per exercise, "
             f"{limits.notebook_s:g} s per notebook")
+    if mode == "namespace":
+        base += f", at most {limits.processes} processes, {limits.describe_disk()} of disk"
+    elif os.geteuid() != 0:
+        base += f", at most {limits.processes} more processes, disk not capped beyond {limits.output_bytes >> 20} MB per file"
+    else:
+        base += f", processes not capped (root without namespaces), disk not capped beyond {limits.output_bytes >> 20} MB per file"
     if mode == "namespace":
         who = "as nobody" if os.geteuid() == 0 and not _SELF_MAP_FOR_TESTS else "without capabilities"
         extra = f" ({'; '.join(sorted(set(_jail_notes)))})" if _jail_notes else ""
@@ -176,7 +187,8 @@ def _jail_config(workdir: str, newroot: str, limits: Limits) -> Dict[str, Any]:
     cpu_s = int(limits.notebook_s + limits.load_s + 30)
     return {"mode": "namespace", "newroot": newroot, "workdir": workdir, "ro": chosen, "symlinks": symlinks,
             "hide": hide, "drop": "nobody" if os.geteuid() == 0 and not _SELF_MAP_FOR_TESTS else "caps",
-            "memory_bytes": limits.memory_bytes, "output_bytes": limits.output_bytes, "cpu_s": cpu_s}
+            "memory_bytes": limits.memory_bytes, "output_bytes": limits.output_bytes, "cpu_s": cpu_s,
+            "disk_bytes": limits.disk_bytes, "processes": limits.processes}
 
 
 # ----------------------------------------------------------------------------
@@ -211,18 +223,24 @@ class Worker:
         self._req_w = self._resp_r = -1
         self._jail_pidfd: Optional[int] = None
         self._jail_pid: Optional[int] = None
+        self.model_calls = 0  # test-model calls answered for this worker (one per batch a solution sends)
+        self.stopped: List[dict] = []  # what the sandbox's limits stopped, per call (see _note_stopped)
         self.base = tempfile.mkdtemp(prefix="autograder-")
         self.workdir = os.path.join(self.base, "work")
         os.mkdir(self.workdir, 0o700)
         _live.add(self)
         load_deadline = min(deadline, time.monotonic() + limits.load_s)
+        self.timing: Dict[str, float] = {}
         try:
             self.mode = _mode(limits)
+            t0 = time.perf_counter()
             if self.mode == "namespace":
                 self._start_namespaced(limits, load_deadline)
             if self.mode == "none":
                 self._start(limits, load_deadline)
+            t1 = time.perf_counter()
             self._load(source, load_deadline, deadline)
+            self.timing = {"start_s": t1 - t0, "load_s": time.perf_counter() - t1}
         except BaseException:
             self.close()
             raise
@@ -261,7 +279,8 @@ class Worker:
                 os.chown(self.workdir, NOBODY, NOBODY)
         else:
             cfg = {"mode": "none", "memory_bytes": limits.memory_bytes, "output_bytes": limits.output_bytes,
-                   "cpu_s": int(limits.notebook_s + limits.load_s + 30)}
+                   "cpu_s": int(limits.notebook_s + limits.load_s + 30), "processes": limits.processes,
+                   "workdir": self.workdir}
         req_r, self._req_w = os.pipe()
         self._resp_r, resp_w = os.pipe()
         env = {
@@ -360,9 +379,16 @@ class Worker:
         """Run ``exercise(**kwargs)`` in the worker. Returns ``{"value", "args_after"}`` or raises like :func:`invoke`."""
         if time.monotonic() >= deadline:
             raise Timeout(what_deadline)
+        models: Dict[int, Any] = {}  # the test models stay here; the worker gets remote.TestModel stand-ins
         try:
-            wire.send(self._req_w, pickle.dumps({"exercise": exercise, "kwargs": kwargs}))
-            raw = wire.recv(self._resp_r, deadline, max_bytes=self.limits.message_bytes)
+            wire.send(self._req_w, pickle.dumps({"exercise": exercise, "kwargs": remote.stub_out(kwargs, models)}))
+            while True:
+                raw = wire.recv(self._resp_r, deadline, max_bytes=self.limits.message_bytes)
+                request = _model_call(raw)
+                if request is None:
+                    break
+                self.model_calls += 1
+                wire.send(self._req_w, pickle.dumps(remote.answer(models, request)))
         except wire.ChannelTimeout:
             self.close()
             raise Timeout(what_deadline) from None
@@ -375,12 +401,13 @@ class Worker:
             self.close()
             raise WorkerDied(reason) from None
         try:
-            reply = wire.loads(raw)
+            reply = wire.decode(json.loads(raw.decode("utf-8")))
             if not isinstance(reply, dict):
                 raise ValueError("not a dict")
         except (ValueError, UnicodeDecodeError, KeyError, TypeError, RecursionError) as exc:
             self.close()
             raise WorkerDied(f"the grader could not read what your code returned ({str(exc)[:100]})") from None
+        self._note_stopped(exercise, reply.get("sandbox"), str(reply.get("summary", "")))
         if reply.get("ok"):
             value, after = reply.get("value"), reply.get("args_after")
             if not isinstance(after, dict):
@@ -400,7 +427,28 @@ class Worker:
         summary = str(reply.get("summary", "an error"))[:300]
         if summary.startswith("MemoryError"):
             summary = f"MemoryError: it used more than {self.limits.describe_memory()} of memory"
+        elif _too_many_processes(summary):
+            summary = (f"{summary} — the sandbox allows at most {self.limits.processes} processes; "
+                       f"your code tried to start more")
+        elif "No space left on device" in summary:
+            summary = f"{summary} — your files filled the {self.limits.describe_disk()} of disk the sandbox allows"
         raise StudentError(summary, str(reply.get("where", ""))[:200])
+
+    def _note_stopped(self, exercise: str, info: Any, summary: str) -> None:
+        """Record what the sandbox stopped during one call (reported in results.json's ``extra_data``)."""
+        info = info if isinstance(info, dict) else {}
+        left = info.get("processes_left")
+        if _too_many_processes(summary) or (isinstance(left, int) and left >= self.limits.processes - 1):
+            self.stopped.append({"exercise": exercise, "limit": "processes",
+                                 "why": f"tried to start more than {self.limits.processes} processes; "
+                                        f"the extra ones were refused and the rest killed after the call"})
+        elif isinstance(left, int) and left > 0:
+            self.stopped.append({"exercise": exercise, "limit": "processes",
+                                 "why": f"{left} process(es) still running after the call were killed"})
+        if info.get("disk_full") is True or "No space left on device" in summary:
+            self.stopped.append({"exercise": exercise, "limit": "disk",
+                                 "why": f"filled the {self.limits.describe_disk()} of disk the sandbox allows; "
+                                        f"further writes failed and the files were deleted after the call"})
 
     def _exit_description(self) -> str:
         if self.proc is None:
@@ -464,6 +512,21 @@ class Worker:
     @property
     def alive(self) -> bool:
         return self._req_w != -1 and self.proc is not None and self.proc.poll() is None
+
+
+def _too_many_processes(summary: str) -> bool:
+    return summary.startswith("BlockingIOError") and "Resource temporarily unavailable" in summary
+
+
+def _model_call(raw: bytes) -> Optional[dict]:
+    """The worker's message if it asks the grader to run a test model (see :mod:`autograder.remote`), else None."""
+    if not raw.startswith(b'{"kind": "model_call"'):
+        return None
+    try:
+        request = json.loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    return request if isinstance(request, dict) and request.get("kind") == "model_call" else None
 
 
 class _NoNamespace(Exception):

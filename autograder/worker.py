@@ -203,7 +203,14 @@ def _enter_jail(cfg: dict) -> list:
         _mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     except OSError as exc:
         notes.append(f"no /proc ({exc.strerror})")
-    _bind(workdir, _inside(newroot, workdir), writable=True, recursive=False)
+    # The working directory is a tmpfs of its own: its size caps the disk all the student's files may fill
+    # (RLIMIT_FSIZE caps one file only), and nothing is written to the grading machine's disk.
+    inside = _inside(newroot, workdir)
+    os.makedirs(inside, exist_ok=True)
+    owner = NOBODY if cfg["drop"] == "nobody" else 0
+    _mount("tmpfs", inside, "tmpfs", MS_NOSUID | MS_NODEV,
+           f"size={int(cfg['disk_bytes'])},nr_inodes={int(cfg.get('inodes', 20000))},mode=0700,"
+           f"uid={owner},gid={owner}")
     os.chdir(newroot)
     os.chroot(".")
     os.chdir(workdir)
@@ -237,11 +244,41 @@ def _drop_privileges(how: str) -> None:
     _call("capset", ctypes.byref(header), data)  # nothing effective, permitted or inheritable
 
 
-def _apply_limits(cfg: dict) -> list:
+def _process_cap(cfg: dict, jail: bool):
+    """The RLIMIT_NPROC that lets the student's code have at most ``cfg["processes"]`` processes, or None.
+
+    RLIMIT_NPROC counts the processes of the real user. In the jail the count is kept per user namespace
+    (Linux >= 5.14 counts per namespace and uid; every worker has its own namespace), so the limit is the cap
+    itself, even though every worker runs as ``nobody``. Without namespaces the worker shares its uid with the
+    grader (and the instructor's other processes): the limit is what that uid runs now plus the cap. A root
+    process ignores RLIMIT_NPROC, so a grader running as root without namespaces cannot cap processes this way.
+    """
+    cap = cfg.get("processes")
+    if not cap:
+        return None
+    if jail:
+        return int(cap)
+    if os.getuid() == 0:
+        return None
+    uid, running = str(os.getuid()), 0
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open(f"/proc/{pid}/status") as fh:
+                    running += any(line.startswith("Uid:") and line.split()[1] == uid for line in fh)
+            except OSError:
+                pass
+    return running + int(cap)
+
+
+def _apply_limits(cfg: dict, jail: bool = False) -> list:
     import resource
     notes = []
+    nproc = _process_cap(cfg, jail)
+    if cfg.get("processes") and nproc is None:
+        notes.append("no process cap (a grader running as root without namespaces cannot set one)")
     for name, value in (("RLIMIT_AS", cfg.get("memory_bytes")), ("RLIMIT_FSIZE", cfg.get("output_bytes")),
-                        ("RLIMIT_CORE", 0), ("RLIMIT_CPU", cfg.get("cpu_s"))):
+                        ("RLIMIT_CORE", 0), ("RLIMIT_CPU", cfg.get("cpu_s")), ("RLIMIT_NPROC", nproc)):
         if value is None or not hasattr(resource, name):
             continue
         try:
@@ -324,19 +361,21 @@ def _forbid_grader_modules() -> None:
     sys.meta_path.insert(0, _ForbidGraderModules())
 
 
-def serve(req_fd: int, resp_fd: int) -> None:
+def serve(req_fd: int, resp_fd: int, jail: bool = False, workdir: str = ".") -> None:
     import builtins
     import pickle
     import warnings
 
     import numpy
 
-    from autograder import checks, wire
+    from autograder import checks, remote, wire
     from autograder.checks import CheckFailed, NotAttempted, StudentError, _summarize, invoke
 
     warnings.simplefilter("ignore")
     _forbid_grader_modules()
-    saved = _snapshot([builtins, numpy, checks, wire, json, pickle, os, sys])
+    # A test model the grader keeps (remote.TestModel) asks it over the same channel: one round trip per call.
+    remote.connect(lambda data: wire.send(resp_fd, data), lambda: pickle.loads(wire.recv(req_fd)))
+    saved = _snapshot([builtins, numpy, checks, wire, remote, json, pickle, os, sys])
     source = pickle.loads(wire.recv(req_fd))["source"]
     namespace = {"__name__": "submission", "__builtins__": __builtins__}
     try:
@@ -366,7 +405,52 @@ def serve(req_fd: int, resp_fd: int) -> None:
             payload = {"ok": False, "kind": "check_failed", "message": exc.message, "hint": exc.hint}
         except BaseException as exc:  # noqa: BLE001 - e.g. a RecursionError while coercing
             payload = {"ok": False, "kind": "student_error", "summary": _summarize(exc), "where": ""}
+        payload["sandbox"] = _after_call(jail, workdir)
         _respond(resp_fd, payload)
+
+
+def _after_call(jail: bool, workdir: str) -> dict:
+    """What the sandbox stopped during the call, and cleaning up after it.
+
+    In the jail this process is PID 1 of its own PID namespace: every other process there was started by the
+    student's code, and none may outlive the call (a fork bomb's processes, a server left running). They are
+    killed and reaped. A working directory filled to its cap is emptied, so the next exercise can run.
+    """
+    out: dict = {}
+    if jail and os.getpid() == 1:
+        strays = [p for p in os.listdir("/proc") if p.isdigit() and p != "1"]
+        if strays:
+            out["processes_left"] = len(strays)
+            try:
+                os.kill(-1, signal.SIGKILL)  # in a PID namespace: every process of it but this one
+            except OSError:
+                pass
+        import time
+        until = time.monotonic() + 2.0
+        while time.monotonic() < until:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                time.sleep(0.01)
+    try:
+        st = os.statvfs(workdir)
+        if jail and (st.f_bavail * st.f_frsize < (1 << 20) or st.f_favail == 0):
+            out["disk_full"] = True
+            import shutil
+            for entry in os.listdir(workdir):
+                entry = os.path.join(workdir, entry)
+                if os.path.isdir(entry) and not os.path.islink(entry):
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    try:
+                        os.unlink(entry)
+                    except OSError:
+                        pass
+    except OSError:
+        pass
+    return out
 
 
 BROKEN = 86  # exit status of a worker whose own code failed after the student's code ran
@@ -387,10 +471,10 @@ def _student_side(req_fd: int, resp_fd: int, cfg: dict, jail: bool) -> None:
         except BaseException as exc:  # noqa: BLE001
             _send_json(resp_fd, {"kind": "jail_failed", "why": f"{type(exc).__name__}: {exc}"[:300]})
             os._exit(70)
-    notes += _apply_limits(cfg)
+    notes += _apply_limits(cfg, jail)
     _isolate_stdio()
     _send_json(resp_fd, {"kind": "ready_to_load", "notes": notes})
-    serve(req_fd, resp_fd)
+    serve(req_fd, resp_fd, jail, cfg.get("workdir", "."))
 
 
 def _mirror(pid: int) -> None:
