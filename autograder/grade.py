@@ -14,7 +14,7 @@ from typing import Dict, List, Optional
 
 from autograder.checks import CheckResult, Timeout, chapters, exercise_checks, run_checks
 from autograder.extract import NotebookUnreadable, extract, read_cells
-from autograder.sandbox import PACKAGE_ROOT, LoadFailed, Limits, Worker
+from autograder.sandbox import PACKAGE_ROOT, LoadFailed, Limits, Worker, prepare
 
 SOURCE_DIR = PACKAGE_ROOT / "source"
 
@@ -198,10 +198,13 @@ def grade_notebook(path: Path, chapter: Optional[str] = None, include_hidden: bo
             fail_all(ex, "error", str(exc))
         return Report(str(path), chapter, results, problem=str(exc), sha256=sha, seconds=time.monotonic() - started)
 
-    notebook_deadline = started + limits.notebook_s
+    preload = worker_preload(chapter)
+    prepare(preload, limits)  # the fork server's template imports the chapter's libraries on the grader's time
+    notebook_deadline = time.monotonic() + limits.notebook_s
     worker: Optional[Worker] = None
     load_error = ""
-    timing = {"worker_start_s": 0.0, "load_s": 0.0, "checks_s": 0.0, "workers": 0, "test_model_calls": 0}
+    timing = {"worker_start_s": 0.0, "load_s": 0.0, "checks_s": 0.0, "workers": 0, "forked_workers": 0,
+              "test_model_calls": 0}
     stopped: List[dict] = []
 
     def retire(w: Worker) -> None:
@@ -228,7 +231,7 @@ def grade_notebook(path: Path, chapter: Optional[str] = None, include_hidden: bo
                 continue
             if worker is None or not worker.alive:
                 try:
-                    worker = Worker(extraction.source, limits, notebook_deadline)
+                    worker = Worker(extraction.source, limits, notebook_deadline, preload=preload)
                 except LoadFailed as exc:
                     if time.monotonic() >= notebook_deadline:  # a restart cut short by the notebook's limit
                         fail_all(ex, "timed out", f"timed out: the notebook's time limit of {limits.notebook_s:g} s "
@@ -238,6 +241,7 @@ def grade_notebook(path: Path, chapter: Optional[str] = None, include_hidden: bo
                     fail_all(ex, "error", load_error)
                     continue
                 timing["workers"] += 1
+                timing["forked_workers"] += worker.forked
                 timing["worker_start_s"] += worker.timing.get("start_s", 0.0)
                 timing["load_s"] += worker.timing.get("load_s", 0.0)
             ex_deadline = min(time.monotonic() + limits.exercise_s, notebook_deadline)
@@ -256,6 +260,18 @@ def grade_notebook(path: Path, chapter: Optional[str] = None, include_hidden: bo
     return Report(str(path), chapter, results, manual=manual_items(chapter, path),
                   sha256=sha, seconds=time.monotonic() - started, timing=timing, stopped=stopped,
                   tampering=extraction.tampering)
+
+
+def worker_preload(chapter: str) -> tuple:
+    """The chapter's ``WORKER_PRELOAD`` (module names its workers import before forking; see the fork server in
+    :mod:`autograder.sandbox`), from its public check module; () if it declares none."""
+    import importlib
+    try:
+        module = importlib.import_module(f"autograder.public.{chapter}")
+    except ImportError:
+        return ()
+    names = getattr(module, "WORKER_PRELOAD", ())
+    return tuple(str(n) for n in names if isinstance(n, str))
 
 
 def _remote(worker: Worker, exercise: str, deadline: float, why: str):

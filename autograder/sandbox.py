@@ -19,6 +19,7 @@ Linux), ``"auto"`` falls back to process limits only and every report says so
 """
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import json
 import os
@@ -58,6 +59,9 @@ class Limits:
     processes: int = 64                 # processes the student's code may run at once (RLIMIT_NPROC, see worker)
     message_bytes: int = 64 * 1024 ** 2  # largest reply the grader reads from a worker
     isolation: str = "auto"           # "auto" | "namespace" | "none"
+    # Start workers from a template process that already imported the chapter's WORKER_PRELOAD (a fork server);
+    # IMLBOOK_FORK_SERVER=0 turns it off (each worker is then a fresh `python -m autograder.worker`).
+    fork_server: bool = dataclasses.field(default_factory=lambda: os.environ.get("IMLBOOK_FORK_SERVER", "1") != "0")
     hide_paths: Tuple[str, ...] = ()  # more paths the worker must not see (the batch adds submissions and output)
 
     def describe_memory(self) -> str:
@@ -206,19 +210,208 @@ def stop_all() -> None:
             worker.close()
         except Exception:  # noqa: BLE001
             pass
+    close_templates()
 
 
 def allow_new() -> None:
     _stopping.clear()
 
 
+# ----------------------------------------------------------------------------
+# The fork server: a template process per set of preloaded libraries
+# ----------------------------------------------------------------------------
+class _ForkedProcess:
+    """The part of :class:`subprocess.Popen` the Worker uses, for a worker forked by a template."""
+
+    def __init__(self, template: "_Template", pid: int):
+        self.template, self.pid = template, pid
+        self.returncode: Optional[int] = None
+
+    def poll(self) -> Optional[int]:
+        if self.returncode is None:
+            self.returncode = self.template.exit_code(self.pid)
+        return self.returncode
+
+    def wait(self, timeout: Optional[float] = None) -> int:
+        until = None if timeout is None else time.monotonic() + timeout
+        with self.template.changed:
+            while self.poll() is None:
+                left = None if until is None else until - time.monotonic()
+                if left is not None and left <= 0:
+                    raise subprocess.TimeoutExpired("worker", timeout)
+                self.template.changed.wait(left if left is not None else 1.0)
+        return self.returncode
+
+    def kill(self) -> None:
+        if self.poll() is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+class _Template:
+    """A ``python -m autograder.worker --template`` process (see :func:`autograder.worker.template_main`)."""
+
+    def __init__(self, preload: Tuple[str, ...], env: Dict[str, str]):
+        import socket
+        self.preload = preload
+        self.home = tempfile.mkdtemp(prefix="autograder-template-")
+        env = dict(env, HOME=self.home, TMPDIR=self.home, MPLCONFIGDIR=self.home,
+                   KERAS_HOME=os.path.join(self.home, ".keras"))
+        self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.lock = threading.Lock()            # one request at a time
+        self.changed = threading.Condition()    # an exit status or a reply arrived
+        self.exits: Dict[int, int] = {}
+        self.replies: List[dict] = []
+        self.dead = False
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "autograder.worker", "--template", str(theirs.fileno()), json.dumps(list(preload))],
+                pass_fds=(theirs.fileno(),), cwd=self.home, env=env, start_new_session=True,
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        finally:
+            theirs.close()
+        self.sock.settimeout(120)
+        try:
+            ready = json.loads(self.sock.recv(1 << 16).decode("utf-8"))
+        except (OSError, ValueError):
+            ready = {}
+        self.sock.settimeout(None)
+        self.threads = int(ready.get("threads", 0)) if ready.get("kind") == "template_ready" else 0
+        self.failed = list(ready.get("failed", []))
+        threading.Thread(target=self._read, daemon=True, name="autograder-template").start()
+
+    @property
+    def usable(self) -> bool:
+        """Forking is safe only from a single-threaded template."""
+        return not self.dead and self.threads == 1 and self.proc.poll() is None
+
+    def _read(self) -> None:
+        while True:
+            try:
+                data = self.sock.recv(1 << 16)
+                msg = json.loads(data.decode("utf-8")) if data else None
+            except (OSError, ValueError):
+                msg = None
+            with self.changed:
+                if msg is None:
+                    self.dead = True
+                    self.changed.notify_all()
+                    return
+                if msg.get("kind") == "exited":
+                    self.exits[int(msg["pid"])] = int(msg["code"])
+                elif msg.get("kind") == "forked":
+                    self.replies.append(msg)
+                self.changed.notify_all()
+
+    def exit_code(self, pid: int) -> Optional[int]:
+        with self.changed:
+            if pid in self.exits:
+                return self.exits[pid]
+            return -signal.SIGKILL if self.dead else None
+
+    def spawn(self, req_r: int, resp_w: int, cfg: dict, env: Dict[str, str], cwd: str, timeout: float = 30.0):
+        import socket
+        request = json.dumps({"cfg": cfg, "env": env, "cwd": cwd}).encode("utf-8")
+        with self.lock:
+            socket.send_fds(self.sock, [request], [req_r, resp_w])
+            until = time.monotonic() + timeout
+            with self.changed:
+                while not self.replies:
+                    if self.dead or time.monotonic() > until:
+                        raise OSError("the template process did not answer")
+                    self.changed.wait(0.5)
+                reply = self.replies.pop(0)
+        return _ForkedProcess(self, int(reply["pid"]))
+
+    def close(self) -> None:
+        self.dead = True
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except OSError:
+                self.proc.kill()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+_templates: Dict[Tuple, _Template] = {}
+_templates_lock = threading.Lock()
+
+
+def _template_for(preload: Tuple[str, ...], env: Dict[str, str]) -> Optional[_Template]:
+    """The running template for these libraries and this environment (started on first use), if usable."""
+    key = (preload, tuple(sorted((k, v) for k, v in env.items() if k not in PER_WORKER_ENV)))
+    with _templates_lock:
+        template = _templates.get(key)
+        if template is not None and not template.usable and template.threads == 1:
+            template.close()  # it died (e.g. the thread that started it ended): start another
+            template = None
+        if template is None:
+            template = _Template(preload, env)
+            _templates[key] = template
+    return template if template.usable else None
+
+
+def close_templates() -> None:
+    with _templates_lock:
+        for template in _templates.values():
+            template.close()
+        _templates.clear()
+
+
+def template_notes() -> List[str]:
+    """What the fork server did (for the benchmark and the report): one line per template."""
+    with _templates_lock:
+        return [f"{', '.join(t.preload) or 'no libraries'}: "
+                + ("in use" if t.usable else f"not used ({t.threads} threads after the imports)")
+                + (f"; could not import {', '.join(t.failed)}" if t.failed else "") for t in _templates.values()]
+
+
+def worker_env(workdir: str) -> Dict[str, str]:
+    """The clean environment of a worker whose working directory is ``workdir``."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": workdir, "TMPDIR": workdir, "KERAS_HOME": os.path.join(workdir, ".keras"),
+        "PYTHONPATH": str(PACKAGE_ROOT), "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
+        "PYTHONNOUSERSITE": "1", "MPLBACKEND": "Agg", "MPLCONFIGDIR": workdir,
+        "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "3", "TF_NUM_INTEROP_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1",
+        "CUDA_VISIBLE_DEVICES": "", "LANG": "C.UTF-8",
+    }
+    if os.environ.get("IMLBOOK_DATA"):
+        env["IMLBOOK_DATA"] = os.path.abspath(os.environ["IMLBOOK_DATA"])
+    return env
+
+
+def prepare(preload: Tuple[str, ...], limits: Limits) -> None:
+    """Start the template for ``preload`` now (if the fork server is on), so that its imports are not counted
+    in a student's time limits."""
+    if limits.fork_server and preload and not _stopping.is_set():
+        _template_for(tuple(preload), worker_env(tempfile.gettempdir()))
+
+
+PER_WORKER_ENV = ("HOME", "TMPDIR", "KERAS_HOME", "MPLCONFIGDIR")
+atexit.register(close_templates)
+
+
 class Worker:
     """One sandboxed process holding one submission's definitions."""
 
-    def __init__(self, source: str, limits: Limits, deadline: float):
+    def __init__(self, source: str, limits: Limits, deadline: float, preload: Tuple[str, ...] = ()):
         if _stopping.is_set():
             raise LoadFailed("the grader is stopping")
         self.limits = limits
+        self.preload = tuple(preload)
+        self.forked = False  # started by a template (fork server) rather than as a new interpreter
         self.proc: Optional[subprocess.Popen] = None
         self._req_w = self._resp_r = -1
         self._jail_pidfd: Optional[int] = None
@@ -283,22 +476,20 @@ class Worker:
                    "workdir": self.workdir}
         req_r, self._req_w = os.pipe()
         self._resp_r, resp_w = os.pipe()
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": self.workdir, "TMPDIR": self.workdir, "KERAS_HOME": os.path.join(self.workdir, ".keras"),
-            "PYTHONPATH": str(PACKAGE_ROOT), "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
-            "PYTHONNOUSERSITE": "1", "MPLBACKEND": "Agg", "MPLCONFIGDIR": self.workdir,
-            "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-            "TF_CPP_MIN_LOG_LEVEL": "3", "TF_NUM_INTEROP_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1",
-            "CUDA_VISIBLE_DEVICES": "", "LANG": "C.UTF-8",
-        }
-        if os.environ.get("IMLBOOK_DATA"):
-            env["IMLBOOK_DATA"] = os.path.abspath(os.environ["IMLBOOK_DATA"])
+        env = worker_env(self.workdir)
+        template = _template_for(self.preload, env) if limits.fork_server and self.preload else None
         try:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "autograder.worker", str(req_r), str(resp_w), json.dumps(cfg)],
-                pass_fds=(req_r, resp_w), cwd=self.workdir, env=env, start_new_session=True,
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if template is not None:
+                try:
+                    self.proc = template.spawn(req_r, resp_w, cfg, env, self.workdir)
+                    self.forked = True
+                except OSError:
+                    template = None
+            if template is None:
+                self.proc = subprocess.Popen(
+                    [sys.executable, "-m", "autograder.worker", str(req_r), str(resp_w), json.dumps(cfg)],
+                    pass_fds=(req_r, resp_w), cwd=self.workdir, env=env, start_new_session=True,
+                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         finally:
             os.close(req_r)
             os.close(resp_w)

@@ -499,7 +499,13 @@ def _mirror(pid: int) -> None:
 
 
 def main(argv) -> None:
-    req_fd, resp_fd, cfg = int(argv[1]), int(argv[2]), json.loads(argv[3])
+    if len(argv) > 1 and argv[1] == "--template":
+        template_main(int(argv[2]), json.loads(argv[3]))
+        return
+    run(int(argv[1]), int(argv[2]), json.loads(argv[3]))
+
+
+def run(req_fd: int, resp_fd: int, cfg: dict) -> None:
     try:
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the grader is gone: so are we
     except (OSError, AttributeError):
@@ -531,6 +537,108 @@ def main(argv) -> None:
     for fd in (req_fd, resp_fd):  # only the student's process holds the channel: its death closes it
         os.close(fd)
     _mirror(pid)
+
+
+
+# -- the fork server ---------------------------------------------------------------
+# Threads that libraries start at import time and that survive a fork by design: jemalloc (pyarrow's
+# allocator, imported by pandas/scikit-learn) takes its locks in a pthread_atfork handler and restarts its
+# background thread in the child.
+FORK_SAFE_THREADS = ("jemalloc_bg_thd",)
+
+
+def _threads_unsafe_for_fork() -> int:
+    """Threads of this process, counting this one, that are not known to be fork-safe."""
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return 1
+    count = 0
+    for tid in tasks:
+        try:
+            with open(f"/proc/self/task/{tid}/comm") as fh:
+                name = fh.read().strip()
+        except OSError:
+            name = ""
+        count += int(tid) == os.getpid() or name not in FORK_SAFE_THREADS
+    return count
+
+def template_main(ctl_fd: int, preload: list) -> None:
+    """A template process: imports a chapter's libraries once, then forks one fresh worker per submission.
+
+    Started by :class:`autograder.sandbox._Template` as ``python -m autograder.worker --template CTL_FD
+    PRELOAD_JSON``, with the workers' clean environment. It never runs student code: each request (a
+    JSON config and the two pipe ends, passed over a Unix socket) is answered by a ``fork``; the child
+    becomes the worker exactly as ``python -m autograder.worker`` would (its own session, then the same
+    namespaces, jail, privileges and limits), only without paying for the imports again. The template
+    reports each child's pid and, when it ends, its exit status (the grader is not its parent).
+    Forking is safe only while the template has a single thread: it reports its thread count after the
+    imports (threads known to survive a fork, :data:`FORK_SAFE_THREADS`, aside) and the grader does not use
+    a template that has more.
+    """
+    import importlib
+    import select
+    import socket
+
+    try:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+    ctl = socket.socket(fileno=ctl_fd)
+    failed = []
+    for name in ["numpy", "autograder.checks", "autograder.wire", "autograder.remote"] + list(preload):
+        try:
+            importlib.import_module(name)
+        except BaseException as exc:  # noqa: BLE001 - a missing library: the worker imports (and fails) later
+            failed.append(f"{name}: {type(exc).__name__}")
+    threads = _threads_unsafe_for_fork()
+
+    def say(payload: dict) -> None:
+        ctl.send(json.dumps(payload).encode("utf-8"))  # a SOCK_SEQPACKET socket: one message per send
+
+    say({"kind": "template_ready", "threads": threads, "failed": failed, "pid": os.getpid()})
+    children = set()
+    while True:
+        ready, _, _ = select.select([ctl], [], [], 0.05 if children else 1.0)
+        while children:  # report the ones that ended
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            children.discard(pid)
+            code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+            say({"kind": "exited", "pid": pid, "code": code})
+        if not ready:
+            continue
+        try:
+            msg, fds, _, _ = socket.recv_fds(ctl, 1 << 20, 2)
+        except OSError:
+            os._exit(0)
+        if not msg:
+            os._exit(0)  # the grader is gone
+        request = json.loads(msg.decode("utf-8"))
+        pid = os.fork()
+        if pid == 0:
+            try:
+                ctl.close()
+                os.setsid()
+                os.chdir(request["cwd"])
+                os.environ.clear()
+                os.environ.update(request["env"])
+                import random
+                import tempfile
+                tempfile.tempdir = None  # computed again from TMPDIR, the worker's own folder
+                random.seed()
+                sys.modules["numpy"].random.seed()  # not the template's random state: a fresh one, as in a new process
+                run(fds[0], fds[1], request["cfg"])
+            finally:
+                os._exit(0)
+        for fd in fds:
+            os.close(fd)
+        children.add(pid)
+        say({"kind": "forked", "pid": pid})
 
 
 if __name__ == "__main__":

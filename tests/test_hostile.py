@@ -20,6 +20,7 @@ without namespaces (process limits only, said in every report).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import json
 import os
@@ -601,10 +602,11 @@ def probe():
 '''
 
 
-def run_probe(limits):
+def run_probe(limits, preload=()):
     probe_file = f"zz_probe_{os.getpid()}_{time.monotonic_ns()}.txt"
     source = PROBE.replace("__ROOT__", str(ROOT)).replace("__PROBE_FILE__", probe_file)
-    worker = sandbox.Worker(source, limits, time.monotonic() + 60)
+    worker = sandbox.Worker(source, limits, time.monotonic() + 60, preload=preload)
+    assert worker.forked == bool(preload and limits.fork_server)
     try:
         import ast
         seen = ast.literal_eval(worker.call("probe", {}, time.monotonic() + 20, "timed out")["value"])
@@ -617,13 +619,15 @@ def run_probe(limits):
     return seen
 
 
+@pytest.mark.parametrize("forked", [False, True], ids=["new-interpreter", "forked-from-template"])
 @pytest.mark.parametrize("as_user", [False, True], ids=["grader-as-root-or-user", "only-own-uid-mapped"])
-def test_what_student_code_sees_in_the_sandbox(monkeypatch, as_user):
+def test_what_student_code_sees_in_the_sandbox(monkeypatch, as_user, forked):
+    """The same isolation whether the worker is a new interpreter or forked from a template (fork server)."""
     if not namespaces_available():
         pytest.skip("user namespaces are not available here")
     if as_user:  # what a grader run by an ordinary user does: map only its own uid, drop capabilities
         monkeypatch.setattr(sandbox, "_SELF_MAP_FOR_TESTS", True)
-    seen = run_probe(Limits(isolation="namespace", memory_bytes=1 * GIB))
+    seen = run_probe(Limits(isolation="namespace", memory_bytes=1 * GIB), preload=("numpy", "json") if forked else ())
     assert seen["pid"] == "1" and seen["procs"] == "[1]"          # alone in its process tree
     import sys
     in_repo = [Path(sys.prefix).name] if Path(sys.prefix).resolve().is_relative_to(ROOT.resolve()) else []
@@ -737,7 +741,7 @@ def test_fork_bomb_and_disk_filler_are_stopped(tmp_path):
     if not namespaces_available():
         pytest.skip("the process and disk caps need the namespace sandbox (see test_limits_without_namespaces)")
     nb = write_student(tmp_path, "greedy", {STD: FORK_BOMB, ICE: DISK_FILLER})
-    report = grade_notebook(nb, limits=LIMITS)
+    report = grade_notebook(nb, limits=dataclasses.replace(LIMITS, exercise_s=30, notebook_s=90))
     assert report.exercise_scores() == {STD: 0, PD1: FULL[PD1], PD2: FULL[PD2], ICE: 0}
     assert all(f"at most {LIMITS.processes} processes" in r.message for r in report.results[STD])
     assert all("No space left on device" in r.message and "64 MB" in r.message for r in report.results[ICE])
@@ -857,3 +861,50 @@ def test_tampering_is_flagged_and_ordinary_code_is_not():
     for notebook in sorted(ROOT.glob("source/*/*.ipynb")) + sorted(ROOT.glob("release/*/*.ipynb")):
         from autograder.extract import extract
         assert extract(notebook, []).tampering == [], notebook
+
+
+# ----------------------------------------------------------------------------
+# The fork server
+# ----------------------------------------------------------------------------
+def test_forked_workers_are_fresh_and_end_like_new_ones(tmp_path):
+    """Workers forked from a template that imported the chapter's libraries: each starts clean (nothing a previous
+    student left in a module survives), exit codes and crashes read as before, and with fork_server=False every
+    worker is a new interpreter."""
+    source = textwrap.dedent('''
+        import json, os
+        def leave_a_mark():
+            json.MARK = "left by the previous student"
+            return 1.0
+        def read_the_mark():
+            return getattr(json, "MARK", "clean")
+        def pid():
+            return float(os.getpid())
+        def bye():
+            os._exit(3)
+    ''')
+    limits = Limits(memory_bytes=1 * GIB)
+    pids = set()
+    for _ in range(2):
+        worker = sandbox.Worker(source, limits, time.monotonic() + 60, preload=("json",))
+        try:
+            assert worker.forked
+            assert worker.call("read_the_mark", {}, time.monotonic() + 20, "timed out")["value"] == "clean"
+            worker.call("leave_a_mark", {}, time.monotonic() + 20, "timed out")
+            pids.add(worker.proc.pid)
+            with pytest.raises(sandbox.WorkerDied, match="exit code 3"):
+                worker.call("bye", {}, time.monotonic() + 20, "timed out")
+        finally:
+            worker.close()
+    assert len(pids) == 2
+    assert any("json: in use" in note for note in sandbox.template_notes())
+    plain = sandbox.Worker(source, Limits(memory_bytes=1 * GIB, fork_server=False), time.monotonic() + 60,
+                           preload=("json",))
+    try:
+        assert not plain.forked
+    finally:
+        plain.close()
+    nb = write_student(tmp_path, "honest", {})
+    report = grade_notebook(nb, limits=LIMITS)
+    timing = report.gradescope()["extra_data"]["timing"]
+    assert report.score == TOTAL and timing["forked_workers"] == timing["workers"] == 1
+    assert all(isinstance(t["extra_data"]["seconds"], float) for t in report.gradescope()["tests"] if t["max_score"])
