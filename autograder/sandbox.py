@@ -192,7 +192,7 @@ def _jail_config(workdir: str, newroot: str, limits: Limits) -> Dict[str, Any]:
     return {"mode": "namespace", "newroot": newroot, "workdir": workdir, "ro": chosen, "symlinks": symlinks,
             "hide": hide, "drop": "nobody" if os.geteuid() == 0 and not _SELF_MAP_FOR_TESTS else "caps",
             "memory_bytes": limits.memory_bytes, "output_bytes": limits.output_bytes, "cpu_s": cpu_s,
-            "disk_bytes": limits.disk_bytes, "processes": limits.processes}
+            "disk_bytes": limits.disk_bytes, "processes": limits.processes, "message_bytes": limits.message_bytes}
 
 
 # ----------------------------------------------------------------------------
@@ -473,7 +473,7 @@ class Worker:
         else:
             cfg = {"mode": "none", "memory_bytes": limits.memory_bytes, "output_bytes": limits.output_bytes,
                    "cpu_s": int(limits.notebook_s + limits.load_s + 30), "processes": limits.processes,
-                   "workdir": self.workdir}
+                   "workdir": self.workdir, "message_bytes": limits.message_bytes}
         req_r, self._req_w = os.pipe()
         self._resp_r, resp_w = os.pipe()
         env = worker_env(self.workdir)
@@ -611,6 +611,11 @@ class Worker:
                 raise WorkerDied(f"the grader could not read what your code returned ({exc})") from None
             return {"value": value, "args_after": after}
         kind = reply.get("kind")
+        if kind == "too_large":
+            self.close()
+            size = reply.get("bytes") if isinstance(reply.get("bytes"), (int, float)) else 0
+            raise WorkerDied(f"your function returned {size / 1024 ** 2:.0f} MB of data, more than the "
+                             f"grader accepts ({self.limits.message_bytes / 1024 ** 2:.0f} MB)")
         if kind == "not_attempted":
             raise NotAttempted()
         if kind == "check_failed":

@@ -361,7 +361,21 @@ def _forbid_grader_modules() -> None:
     sys.meta_path.insert(0, _ForbidGraderModules())
 
 
-def serve(req_fd: int, resp_fd: int, jail: bool = False, workdir: str = ".") -> None:
+def _encoded_size(value, depth: int = 0) -> int:
+    """About how many bytes :func:`autograder.wire.dumps` makes of ``value`` (arrays: base64 of float64)."""
+    import numpy
+    if depth > 10:
+        return 0
+    if isinstance(value, numpy.ndarray):
+        return value.size * 8 * 4 // 3 + 200
+    if isinstance(value, (tuple, list)):
+        return sum(_encoded_size(v, depth + 1) for v in value) + 20
+    if isinstance(value, dict):
+        return sum(len(str(k)) + _encoded_size(v, depth + 1) for k, v in value.items()) + 20
+    return len(str(value)) + 10
+
+
+def serve(req_fd: int, resp_fd: int, jail: bool = False, workdir: str = ".", max_bytes: int = 1 << 62) -> None:
     import builtins
     import pickle
     import warnings
@@ -397,6 +411,9 @@ def serve(req_fd: int, resp_fd: int, jail: bool = False, workdir: str = ".") -> 
         try:
             out = invoke(_Restoring(fn, saved), request["kwargs"])
             payload = {"ok": True, "value": out["value"], "args_after": out["args_after"]}
+            size = _encoded_size(payload)
+            if size > max_bytes:  # say so at once instead of encoding hundreds of MB the grader will refuse
+                payload = {"ok": False, "kind": "too_large", "bytes": size}
         except NotAttempted:
             payload = {"ok": False, "kind": "not_attempted"}
         except StudentError as exc:
@@ -474,7 +491,7 @@ def _student_side(req_fd: int, resp_fd: int, cfg: dict, jail: bool) -> None:
     notes += _apply_limits(cfg, jail)
     _isolate_stdio()
     _send_json(resp_fd, {"kind": "ready_to_load", "notes": notes})
-    serve(req_fd, resp_fd, jail, cfg.get("workdir", "."))
+    serve(req_fd, resp_fd, jail, cfg.get("workdir", "."), int(cfg.get("message_bytes", 1 << 62)))
 
 
 def _mirror(pid: int) -> None:

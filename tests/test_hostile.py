@@ -275,10 +275,10 @@ def rogues(repo: Path, subs: Path, out: Path):
                                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                                     """)},
                                dict(total=TOTAL)),
+        # (on a busy machine the later checks of the exercise may run out of its 4 s: only the first is fixed)
         "fork_bomb": ({STD: FORK_BOMB},
-                      dict(scores=full_except(STD), status={STD: "error"},
-                           message={STD: f"the sandbox allows at most {LIMITS.processes} processes"},
-                           stopped={STD: "processes"})),
+                      dict(scores=full_except(STD), stopped={STD: "processes"},
+                           first=(STD, "error", f"the sandbox allows at most {LIMITS.processes} processes"))),
         "disk_filler": ({ICE: DISK_FILLER},
                         dict(scores=full_except(ICE), status={ICE: "error"}, message={ICE: "No space left on device"},
                              stopped={ICE: "disk"})),
@@ -548,6 +548,10 @@ def test_rogues_and_honest_students_in_one_batch(tmp_path):
             assert want["problem"] in data["output"], where
             assert want["problem"] in (folder / "feedback.md").read_text()
             assert want["problem"] in rows[name]["problems"]
+        if "first" in want:
+            ex, status, message = want["first"]
+            first = ex_results[ex][0]
+            assert first["extra_data"]["status"] == status and message in first["output"], where
         for ex, limit in want.get("stopped", {}).items():  # results.json says what the sandbox stopped, and why
             assert any(e["exercise"] == ex and e["limit"] == limit and e["why"]
                        for e in data["extra_data"]["stopped"]), where
