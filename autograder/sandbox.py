@@ -343,6 +343,42 @@ class _Template:
         shutil.rmtree(self.home, ignore_errors=True)
 
 
+_keeper_jobs: "list" = []
+_keeper_cv = threading.Condition()
+
+
+def _keeper() -> None:
+    while True:
+        with _keeper_cv:
+            while not _keeper_jobs:
+                _keeper_cv.wait()
+            job, box, done = _keeper_jobs.pop(0)
+        try:
+            box.append(job())
+        except BaseException as exc:  # noqa: BLE001
+            box.append(exc)
+        done.set()
+
+
+def _start_in_keeper(job):
+    """Run ``job`` in one long-lived thread. A template dies with the thread that started it (its parent-death
+    signal is tied to that thread), so it is never started from a batch's worker threads, which end."""
+    global _keeper_thread
+    with _keeper_cv:
+        if _keeper_thread is None:
+            _keeper_thread = threading.Thread(target=_keeper, daemon=True, name="autograder-template-keeper")
+            _keeper_thread.start()
+        box: list = []
+        done = threading.Event()
+        _keeper_jobs.append((job, box, done))
+        _keeper_cv.notify()
+    done.wait()
+    if isinstance(box[0], BaseException):
+        raise box[0]
+    return box[0]
+
+
+_keeper_thread: Optional[threading.Thread] = None
 _templates: Dict[Tuple, _Template] = {}
 _templates_lock = threading.Lock()
 
@@ -356,7 +392,7 @@ def _template_for(preload: Tuple[str, ...], env: Dict[str, str]) -> Optional[_Te
             template.close()  # it died (e.g. the thread that started it ended): start another
             template = None
         if template is None:
-            template = _Template(preload, env)
+            template = _start_in_keeper(lambda: _Template(preload, env))
             _templates[key] = template
     return template if template.usable else None
 

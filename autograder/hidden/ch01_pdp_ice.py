@@ -31,7 +31,7 @@ class WavyModel:
             raise ValueError(f"predict expects a 2-D array of shape (n_rows, {self.a.size}), got shape {X.shape}")
         p, q, c = self.pair
         out = self.bias + np.tanh(X * self.b) @ self.a + c * np.sin(X[:, p]) * X[:, q]
-        return out[:, None] if self.column_output else out
+        return out.reshape(-1, 1) if self.column_output else out
 
 
 def wavy_model(column_output=False):
