@@ -1,9 +1,12 @@
 """The grader's side of a sandboxed worker: start it, call into it, kill it.
 
-Each submission gets its own worker process (``python -m autograder.worker``)
-with its own temporary working directory, in its own process group and session,
-with a memory cap (``RLIMIT_AS``), a cap on the size of files it writes, a CPU
-backstop and a clean environment. The grader applies a wall-clock deadline to
+Each submission gets its own worker process (``python -m autograder.worker``, or
+forked from a template that already imported the chapter's ``WORKER_PRELOAD``:
+the fork server below) with its own temporary working directory, in its own
+process group and session, with a memory cap (``RLIMIT_AS``), a cap on the size
+of files it writes, a cap on its processes and disk (see :class:`Limits`), a CPU
+backstop and a clean environment. Test models stay in the grader's process
+(:mod:`autograder.remote`). The grader applies a wall-clock deadline to
 every call, kills the worker when it is exceeded, and reads back only JSON (see
 :mod:`autograder.wire`), so values are compared in the grader's own process.
 

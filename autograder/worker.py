@@ -23,8 +23,17 @@ Isolation ("namespace" mode, Linux): before any student code runs, the process
    there is no network;
 4. drops privileges: to ``nobody`` when the grader runs as root, otherwise
    every capability is dropped (``no_new_privs``, empty bounding set);
-5. applies the resource limits (memory, file size, CPU backstop) and sends
-   stdout/stderr to ``/dev/null``.
+5. applies the resource limits (memory, file size, CPU backstop, number of
+   processes: RLIMIT_NPROC, counted per user namespace) and sends
+   stdout/stderr to ``/dev/null``. The working directory is a tmpfs of
+   ``disk_bytes``: the student's files together cannot fill more, and nothing
+   reaches the grading machine's disk. After every call, the processes the
+   student's code left running are killed (this process is PID 1 of its PID
+   namespace) and what the limits stopped is reported with the reply.
+
+Workers are either new interpreters or forked from a template process that
+already imported the chapter's libraries (the fork server, :func:`template_main`);
+both go through the same steps.
 
 In "none" mode (no user namespaces: macOS, some locked-down Linux) only steps 5
 and the separate process/working directory apply; the grader says so in every

@@ -12,6 +12,9 @@ get exactly the expected result and a message saying what went wrong, while
 * nothing the rogues started is still running,
 * no feedback file or results.json shows a line of the hidden checks' code.
 
+Rogues also try to start 2,000 processes, write 2 GB in many files, recognise the public test
+model by its class name, and redefine ``self_check`` (flagged, since nbgrader would run it).
+
 The sandbox is tested directly too: what a student's code can see and do inside it,
 with the grader running as root (dropped to nobody) and as an ordinary user
 (simulated: only its own uid mapped, capabilities dropped), and the fallback
