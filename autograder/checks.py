@@ -347,6 +347,7 @@ class CheckResult:
     status: str      # "passed" | "failed" | "not attempted" | "error" | "timed out" | "crashed"
     message: str = ""
     hint: str = ""
+    seconds: float = 0.0  # wall clock of this check (the student's calls, test-model calls and the comparison)
 
     @property
     def passed(self) -> bool:
@@ -358,6 +359,14 @@ class CheckResult:
 
 
 def run_check(chk: Check, backend: Callable[[Dict[str, Any]], Dict[str, Any]]) -> CheckResult:
+    import time
+    started = time.perf_counter()
+    result = _run_check(chk, backend)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _run_check(chk: Check, backend: Callable[[Dict[str, Any]], Dict[str, Any]]) -> CheckResult:
     caller = Caller(backend)
     try:
         chk.run(caller)

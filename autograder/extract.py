@@ -37,6 +37,7 @@ class Extraction:
     source: str                       # Python code defining the exercise functions
     found: Dict[str, str]             # exercise -> where it was found, e.g. "cell 7 (grade_id standardize)"
     problems: Dict[str, str]          # exercise -> why it cannot be graded
+    tampering: List[str] = dataclasses.field(default_factory=list)  # see autograder.tamper (reported, not run)
 
 
 def read_cells(path: Path) -> List[Cell]:
@@ -248,4 +249,6 @@ def extract(path: Path, exercises: List[str]) -> Extraction:
             continue
         seen_nodes.add(id(node))
         lines.append(ast.unparse(node))
-    return Extraction("\n\n".join(lines) + "\n", found, {k: v for k, v in problems.items()})
+    from autograder.tamper import scan
+    tampering = scan([(f"cell {c.index + 1}", strip_magics(c.source)) for c in cells])
+    return Extraction("\n\n".join(lines) + "\n", found, {k: v for k, v in problems.items()}, tampering)

@@ -14,7 +14,7 @@ from typing import Dict, List, Optional
 
 from autograder.checks import CheckResult, Timeout, chapters, exercise_checks, run_checks
 from autograder.extract import NotebookUnreadable, extract, read_cells
-from autograder.sandbox import PACKAGE_ROOT, LoadFailed, Limits, Worker
+from autograder.sandbox import PACKAGE_ROOT, LoadFailed, Limits, Worker, prepare
 
 SOURCE_DIR = PACKAGE_ROOT / "source"
 
@@ -35,6 +35,9 @@ class Report:
     manual: List[ManualItem] = dataclasses.field(default_factory=list)
     seconds: float = 0.0
     sha256: str = ""
+    timing: Dict[str, float] = dataclasses.field(default_factory=dict)  # where the seconds went (see grade_notebook)
+    stopped: List[dict] = dataclasses.field(default_factory=list)       # what the sandbox's limits stopped
+    tampering: List[str] = dataclasses.field(default_factory=list)      # code that patches what grade cells use
 
     @property
     def score(self) -> float:
@@ -61,7 +64,8 @@ class Report:
                     "status": "passed" if r.passed else "failed",
                     "output": text if not r.passed else "",
                     "visibility": "after_published" if r.check.hidden else "visible",
-                    "extra_data": {"status": r.status},  # beyond passed/failed: timed out, crashed...
+                    "extra_data": {"status": r.status,  # beyond passed/failed: timed out, crashed...
+                                   "seconds": round(r.seconds, 3)},
                 })
         for item in self.manual:
             tests.append({
@@ -76,7 +80,9 @@ class Report:
         return {"score": self.score, "output": summary, "visibility": "visible",
                 "stdout_visibility": "hidden", "tests": tests,
                 "extra_data": {"chapter": self.chapter, "max_score": self.max_score,
-                               "notebook_sha256": self.sha256, "seconds": round(self.seconds, 2)}}
+                               "notebook_sha256": self.sha256, "seconds": round(self.seconds, 2),
+                               "timing": {k: round(v, 3) for k, v in self.timing.items()},
+                               "stopped": list(self.stopped), "tampering": list(self.tampering)}}
 
     # -- feedback for the student ------------------------------------------
     def feedback_markdown(self, student: str = "") -> str:
@@ -85,6 +91,14 @@ class Report:
         if self.problem:
             lines += [f"**This notebook could not be graded:** {self.problem}", ""]
         lines += [f"**Automatic score: {self.score:g} / {self.max_score:g}**", ""]
+        if self.stopped:
+            lines += ["**Stopped by the sandbox's limits:**", ""]
+            lines += [f"- `{s['exercise']}`: {s['why']}" for s in self.stopped] + [""]
+        if self.tampering:
+            lines += ["**Flagged for the instructor:** this notebook changes what the grade cells rely on "
+                      "(it could award itself points under nbgrader; the score above comes from the standalone "
+                      "grader, which does not run these lines):", ""]
+            lines += [f"- {t}" for t in self.tampering] + [""]
         for ex, rs in self.results.items():
             got, out_of = sum(r.score for r in rs), sum(r.check.points for r in rs)
             lines += [f"## `{ex}` — {got:g} / {out_of:g}", "", "| check | points | result |", "|---|---|---|"]
@@ -184,9 +198,26 @@ def grade_notebook(path: Path, chapter: Optional[str] = None, include_hidden: bo
             fail_all(ex, "error", str(exc))
         return Report(str(path), chapter, results, problem=str(exc), sha256=sha, seconds=time.monotonic() - started)
 
-    notebook_deadline = started + limits.notebook_s
+    preload = worker_preload(chapter)
+    prepare(preload, limits)  # the fork server's template imports the chapter's libraries on the grader's time
+    notebook_deadline = time.monotonic() + limits.notebook_s
     worker: Optional[Worker] = None
     load_error = ""
+    timing = {"worker_start_s": 0.0, "load_s": 0.0, "checks_s": 0.0, "workers": 0, "forked_workers": 0,
+              "test_model_calls": 0}
+    stopped: List[dict] = []
+
+    def retire(w: Worker) -> None:
+        timing["test_model_calls"] += w.model_calls
+        for event in w.stopped:  # one line per exercise and limit, with the number of checks it happened in
+            same = next((s for s in stopped if s["exercise"] == event["exercise"] and s["limit"] == event["limit"]),
+                        None)
+            if same is None:
+                stopped.append(dict(event, checks=1))
+            else:
+                same["checks"] += 1
+        w.close()
+
     try:
         for ex in exercises:
             if ex in extraction.problems:
@@ -200,25 +231,47 @@ def grade_notebook(path: Path, chapter: Optional[str] = None, include_hidden: bo
                 continue
             if worker is None or not worker.alive:
                 try:
-                    worker = Worker(extraction.source, limits, notebook_deadline)
+                    worker = Worker(extraction.source, limits, notebook_deadline, preload=preload)
                 except LoadFailed as exc:
+                    if time.monotonic() >= notebook_deadline:  # a restart cut short by the notebook's limit
+                        fail_all(ex, "timed out", f"timed out: the notebook's time limit of {limits.notebook_s:g} s "
+                                                  f"ran out")
+                        continue
                     load_error = str(exc)
                     fail_all(ex, "error", load_error)
                     continue
+                timing["workers"] += 1
+                timing["forked_workers"] += worker.forked
+                timing["worker_start_s"] += worker.timing.get("start_s", 0.0)
+                timing["load_s"] += worker.timing.get("load_s", 0.0)
             ex_deadline = min(time.monotonic() + limits.exercise_s, notebook_deadline)
             if ex_deadline == notebook_deadline:
                 why = f"timed out: the notebook's time limit of {limits.notebook_s:g} s ran out"
             else:
                 why = f"timed out after {limits.exercise_s:g} s"
             results[ex] = run_checks(ex, _remote(worker, ex, ex_deadline, why), include_hidden)
+            timing["checks_s"] += sum(r.seconds for r in results[ex])
             if any(r.status in ("timed out", "crashed") for r in results[ex]):
-                worker.close()
+                retire(worker)
                 worker = None
     finally:
         if worker is not None:
-            worker.close()
+            retire(worker)
     return Report(str(path), chapter, results, manual=manual_items(chapter, path),
-                  sha256=sha, seconds=time.monotonic() - started)
+                  sha256=sha, seconds=time.monotonic() - started, timing=timing, stopped=stopped,
+                  tampering=extraction.tampering)
+
+
+def worker_preload(chapter: str) -> tuple:
+    """The chapter's ``WORKER_PRELOAD`` (module names its workers import before forking; see the fork server in
+    :mod:`autograder.sandbox`), from its public check module; () if it declares none."""
+    import importlib
+    try:
+        module = importlib.import_module(f"autograder.public.{chapter}")
+    except ImportError:
+        return ()
+    names = getattr(module, "WORKER_PRELOAD", ())
+    return tuple(str(n) for n in names if isinstance(n, str))
 
 
 def _remote(worker: Worker, exercise: str, deadline: float, why: str):

@@ -1,9 +1,12 @@
 """The grader's side of a sandboxed worker: start it, call into it, kill it.
 
-Each submission gets its own worker process (``python -m autograder.worker``)
-with its own temporary working directory, in its own process group and session,
-with a memory cap (``RLIMIT_AS``), a cap on the size of files it writes, a CPU
-backstop and a clean environment. The grader applies a wall-clock deadline to
+Each submission gets its own worker process (``python -m autograder.worker``, or
+forked from a template that already imported the chapter's ``WORKER_PRELOAD``:
+the fork server below) with its own temporary working directory, in its own
+process group and session, with a memory cap (``RLIMIT_AS``), a cap on the size
+of files it writes, a cap on its processes and disk (see :class:`Limits`), a CPU
+backstop and a clean environment. Test models stay in the grader's process
+(:mod:`autograder.remote`). The grader applies a wall-clock deadline to
 every call, kills the worker when it is exceeded, and reads back only JSON (see
 :mod:`autograder.wire`), so values are compared in the grader's own process.
 
@@ -19,6 +22,7 @@ Linux), ``"auto"`` falls back to process limits only and every report says so
 """
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import json
 import os
@@ -33,7 +37,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from autograder import wire
+from autograder import remote, wire
 from autograder.checks import CheckFailed, NotAttempted, StudentError, Timeout, WorkerDied
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # the folder that holds autograder/ (and imlbook/)
@@ -54,12 +58,20 @@ class Limits:
     load_s: float = 60.0              # importing the notebook's imports and definitions
     memory_bytes: int = 4 * GIB       # address space of the worker
     output_bytes: int = 16 * 1024 ** 2  # largest file the student's code may write (prints are discarded)
+    disk_bytes: int = 256 * 1024 ** 2   # all files together: the working directory is a tmpfs this large (namespaces)
+    processes: int = 64                 # processes the student's code may run at once (RLIMIT_NPROC, see worker)
     message_bytes: int = 64 * 1024 ** 2  # largest reply the grader reads from a worker
     isolation: str = "auto"           # "auto" | "namespace" | "none"
+    # Start workers from a template process that already imported the chapter's WORKER_PRELOAD (a fork server);
+    # IMLBOOK_FORK_SERVER=0 turns it off (each worker is then a fresh `python -m autograder.worker`).
+    fork_server: bool = dataclasses.field(default_factory=lambda: os.environ.get("IMLBOOK_FORK_SERVER", "1") != "0")
     hide_paths: Tuple[str, ...] = ()  # more paths the worker must not see (the batch adds submissions and output)
 
     def describe_memory(self) -> str:
         return f"{self.memory_bytes / GIB:g} GiB"
+
+    def describe_disk(self) -> str:
+        return f"{self.disk_bytes / 1024 ** 2:g} MB"
 
 
 class LoadFailed(Exception):
@@ -87,6 +99,12 @@ def isolation_description(limits: Optional[Limits] = None) -> str:
     base = (f"separate process per submission, own temporary folder, "
             f"{limits.describe_memory()} memory cap, {limits.exercise_s:g} s per exercise, "
             f"{limits.notebook_s:g} s per notebook")
+    if mode == "namespace":
+        base += f", at most {limits.processes} processes, {limits.describe_disk()} of disk"
+    elif os.geteuid() != 0:
+        base += f", at most {limits.processes} more processes, disk not capped beyond {limits.output_bytes >> 20} MB per file"
+    else:
+        base += f", processes not capped (root without namespaces), disk not capped beyond {limits.output_bytes >> 20} MB per file"
     if mode == "namespace":
         who = "as nobody" if os.geteuid() == 0 and not _SELF_MAP_FOR_TESTS else "without capabilities"
         extra = f" ({'; '.join(sorted(set(_jail_notes)))})" if _jail_notes else ""
@@ -176,7 +194,8 @@ def _jail_config(workdir: str, newroot: str, limits: Limits) -> Dict[str, Any]:
     cpu_s = int(limits.notebook_s + limits.load_s + 30)
     return {"mode": "namespace", "newroot": newroot, "workdir": workdir, "ro": chosen, "symlinks": symlinks,
             "hide": hide, "drop": "nobody" if os.geteuid() == 0 and not _SELF_MAP_FOR_TESTS else "caps",
-            "memory_bytes": limits.memory_bytes, "output_bytes": limits.output_bytes, "cpu_s": cpu_s}
+            "memory_bytes": limits.memory_bytes, "output_bytes": limits.output_bytes, "cpu_s": cpu_s,
+            "disk_bytes": limits.disk_bytes, "processes": limits.processes, "message_bytes": limits.message_bytes}
 
 
 # ----------------------------------------------------------------------------
@@ -194,35 +213,266 @@ def stop_all() -> None:
             worker.close()
         except Exception:  # noqa: BLE001
             pass
+    close_templates()
 
 
 def allow_new() -> None:
     _stopping.clear()
 
 
+# ----------------------------------------------------------------------------
+# The fork server: a template process per set of preloaded libraries
+# ----------------------------------------------------------------------------
+class _ForkedProcess:
+    """The part of :class:`subprocess.Popen` the Worker uses, for a worker forked by a template."""
+
+    def __init__(self, template: "_Template", pid: int):
+        self.template, self.pid = template, pid
+        self.returncode: Optional[int] = None
+
+    def poll(self) -> Optional[int]:
+        if self.returncode is None:
+            self.returncode = self.template.exit_code(self.pid)
+        return self.returncode
+
+    def wait(self, timeout: Optional[float] = None) -> int:
+        until = None if timeout is None else time.monotonic() + timeout
+        with self.template.changed:
+            while self.poll() is None:
+                left = None if until is None else until - time.monotonic()
+                if left is not None and left <= 0:
+                    raise subprocess.TimeoutExpired("worker", timeout)
+                self.template.changed.wait(left if left is not None else 1.0)
+        return self.returncode
+
+    def kill(self) -> None:
+        if self.poll() is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+class _Template:
+    """A ``python -m autograder.worker --template`` process (see :func:`autograder.worker.template_main`)."""
+
+    def __init__(self, preload: Tuple[str, ...], env: Dict[str, str]):
+        import socket
+        self.preload = preload
+        self.home = tempfile.mkdtemp(prefix="autograder-template-")
+        env = dict(env, HOME=self.home, TMPDIR=self.home, MPLCONFIGDIR=self.home,
+                   KERAS_HOME=os.path.join(self.home, ".keras"))
+        self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.lock = threading.Lock()            # one request at a time
+        self.changed = threading.Condition()    # an exit status or a reply arrived
+        self.exits: Dict[int, int] = {}
+        self.replies: List[dict] = []
+        self.dead = False
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "autograder.worker", "--template", str(theirs.fileno()), json.dumps(list(preload))],
+                pass_fds=(theirs.fileno(),), cwd=self.home, env=env, start_new_session=True,
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        finally:
+            theirs.close()
+        self.sock.settimeout(120)
+        try:
+            ready = json.loads(self.sock.recv(1 << 16).decode("utf-8"))
+        except (OSError, ValueError):
+            ready = {}
+        self.sock.settimeout(None)
+        self.threads = int(ready.get("threads", 0)) if ready.get("kind") == "template_ready" else 0
+        self.failed = list(ready.get("failed", []))
+        threading.Thread(target=self._read, daemon=True, name="autograder-template").start()
+
+    @property
+    def usable(self) -> bool:
+        """Forking is safe only from a single-threaded template."""
+        return not self.dead and self.threads == 1 and self.proc.poll() is None
+
+    def _read(self) -> None:
+        while True:
+            try:
+                data = self.sock.recv(1 << 16)
+                msg = json.loads(data.decode("utf-8")) if data else None
+            except (OSError, ValueError):
+                msg = None
+            with self.changed:
+                if msg is None:
+                    self.dead = True
+                    self.changed.notify_all()
+                    return
+                if msg.get("kind") == "exited":
+                    self.exits[int(msg["pid"])] = int(msg["code"])
+                elif msg.get("kind") == "forked":
+                    self.replies.append(msg)
+                self.changed.notify_all()
+
+    def exit_code(self, pid: int) -> Optional[int]:
+        with self.changed:
+            if pid in self.exits:
+                return self.exits[pid]
+            return -signal.SIGKILL if self.dead else None
+
+    def spawn(self, req_r: int, resp_w: int, cfg: dict, env: Dict[str, str], cwd: str, timeout: float = 30.0):
+        import socket
+        request = json.dumps({"cfg": cfg, "env": env, "cwd": cwd}).encode("utf-8")
+        with self.lock:
+            socket.send_fds(self.sock, [request], [req_r, resp_w])
+            until = time.monotonic() + timeout
+            with self.changed:
+                while not self.replies:
+                    if self.dead or time.monotonic() > until:
+                        raise OSError("the template process did not answer")
+                    self.changed.wait(0.5)
+                reply = self.replies.pop(0)
+        return _ForkedProcess(self, int(reply["pid"]))
+
+    def close(self) -> None:
+        self.dead = True
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except OSError:
+                self.proc.kill()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+_keeper_jobs: "list" = []
+_keeper_cv = threading.Condition()
+
+
+def _keeper() -> None:
+    while True:
+        with _keeper_cv:
+            while not _keeper_jobs:
+                _keeper_cv.wait()
+            job, box, done = _keeper_jobs.pop(0)
+        try:
+            box.append(job())
+        except BaseException as exc:  # noqa: BLE001
+            box.append(exc)
+        done.set()
+
+
+def _start_in_keeper(job):
+    """Run ``job`` in one long-lived thread. A template dies with the thread that started it (its parent-death
+    signal is tied to that thread), so it is never started from a batch's worker threads, which end."""
+    global _keeper_thread
+    with _keeper_cv:
+        if _keeper_thread is None:
+            _keeper_thread = threading.Thread(target=_keeper, daemon=True, name="autograder-template-keeper")
+            _keeper_thread.start()
+        box: list = []
+        done = threading.Event()
+        _keeper_jobs.append((job, box, done))
+        _keeper_cv.notify()
+    done.wait()
+    if isinstance(box[0], BaseException):
+        raise box[0]
+    return box[0]
+
+
+_keeper_thread: Optional[threading.Thread] = None
+_templates: Dict[Tuple, _Template] = {}
+_templates_lock = threading.Lock()
+
+
+def _template_for(preload: Tuple[str, ...], env: Dict[str, str]) -> Optional[_Template]:
+    """The running template for these libraries and this environment (started on first use), if usable."""
+    key = (preload, tuple(sorted((k, v) for k, v in env.items() if k not in PER_WORKER_ENV)))
+    with _templates_lock:
+        template = _templates.get(key)
+        if template is not None and not template.usable and template.threads == 1:
+            template.close()  # it died (e.g. the thread that started it ended): start another
+            template = None
+        if template is None:
+            template = _start_in_keeper(lambda: _Template(preload, env))
+            _templates[key] = template
+    return template if template.usable else None
+
+
+def close_templates() -> None:
+    with _templates_lock:
+        for template in _templates.values():
+            template.close()
+        _templates.clear()
+
+
+def template_notes() -> List[str]:
+    """What the fork server did (for the benchmark and the report): one line per template."""
+    with _templates_lock:
+        return [f"{', '.join(t.preload) or 'no libraries'}: "
+                + ("in use" if t.usable else f"not used ({t.threads} threads after the imports)")
+                + (f"; could not import {', '.join(t.failed)}" if t.failed else "") for t in _templates.values()]
+
+
+def worker_env(workdir: str) -> Dict[str, str]:
+    """The clean environment of a worker whose working directory is ``workdir``."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": workdir, "TMPDIR": workdir, "KERAS_HOME": os.path.join(workdir, ".keras"),
+        "PYTHONPATH": str(PACKAGE_ROOT), "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
+        "PYTHONNOUSERSITE": "1", "MPLBACKEND": "Agg", "MPLCONFIGDIR": workdir,
+        "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "3", "TF_NUM_INTEROP_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1",
+        "CUDA_VISIBLE_DEVICES": "", "LANG": "C.UTF-8",
+    }
+    if os.environ.get("IMLBOOK_DATA"):
+        env["IMLBOOK_DATA"] = os.path.abspath(os.environ["IMLBOOK_DATA"])
+    return env
+
+
+def prepare(preload: Tuple[str, ...], limits: Limits) -> None:
+    """Start the template for ``preload`` now (if the fork server is on), so that its imports are not counted
+    in a student's time limits."""
+    if limits.fork_server and preload and not _stopping.is_set():
+        _template_for(tuple(preload), worker_env(tempfile.gettempdir()))
+
+
+PER_WORKER_ENV = ("HOME", "TMPDIR", "KERAS_HOME", "MPLCONFIGDIR")
+atexit.register(close_templates)
+
+
 class Worker:
     """One sandboxed process holding one submission's definitions."""
 
-    def __init__(self, source: str, limits: Limits, deadline: float):
+    def __init__(self, source: str, limits: Limits, deadline: float, preload: Tuple[str, ...] = ()):
         if _stopping.is_set():
             raise LoadFailed("the grader is stopping")
         self.limits = limits
+        self.preload = tuple(preload)
+        self.forked = False  # started by a template (fork server) rather than as a new interpreter
         self.proc: Optional[subprocess.Popen] = None
         self._req_w = self._resp_r = -1
         self._jail_pidfd: Optional[int] = None
         self._jail_pid: Optional[int] = None
+        self.model_calls = 0  # test-model calls answered for this worker (one per batch a solution sends)
+        self.stopped: List[dict] = []  # what the sandbox's limits stopped, per call (see _note_stopped)
         self.base = tempfile.mkdtemp(prefix="autograder-")
         self.workdir = os.path.join(self.base, "work")
         os.mkdir(self.workdir, 0o700)
         _live.add(self)
         load_deadline = min(deadline, time.monotonic() + limits.load_s)
+        self.timing: Dict[str, float] = {}
         try:
             self.mode = _mode(limits)
+            t0 = time.perf_counter()
             if self.mode == "namespace":
                 self._start_namespaced(limits, load_deadline)
             if self.mode == "none":
                 self._start(limits, load_deadline)
+            t1 = time.perf_counter()
             self._load(source, load_deadline, deadline)
+            self.timing = {"start_s": t1 - t0, "load_s": time.perf_counter() - t1}
         except BaseException:
             self.close()
             raise
@@ -261,25 +511,24 @@ class Worker:
                 os.chown(self.workdir, NOBODY, NOBODY)
         else:
             cfg = {"mode": "none", "memory_bytes": limits.memory_bytes, "output_bytes": limits.output_bytes,
-                   "cpu_s": int(limits.notebook_s + limits.load_s + 30)}
+                   "cpu_s": int(limits.notebook_s + limits.load_s + 30), "processes": limits.processes,
+                   "workdir": self.workdir, "message_bytes": limits.message_bytes}
         req_r, self._req_w = os.pipe()
         self._resp_r, resp_w = os.pipe()
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": self.workdir, "TMPDIR": self.workdir, "KERAS_HOME": os.path.join(self.workdir, ".keras"),
-            "PYTHONPATH": str(PACKAGE_ROOT), "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
-            "PYTHONNOUSERSITE": "1", "MPLBACKEND": "Agg", "MPLCONFIGDIR": self.workdir,
-            "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-            "TF_CPP_MIN_LOG_LEVEL": "3", "TF_NUM_INTEROP_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1",
-            "CUDA_VISIBLE_DEVICES": "", "LANG": "C.UTF-8",
-        }
-        if os.environ.get("IMLBOOK_DATA"):
-            env["IMLBOOK_DATA"] = os.path.abspath(os.environ["IMLBOOK_DATA"])
+        env = worker_env(self.workdir)
+        template = _template_for(self.preload, env) if limits.fork_server and self.preload else None
         try:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "autograder.worker", str(req_r), str(resp_w), json.dumps(cfg)],
-                pass_fds=(req_r, resp_w), cwd=self.workdir, env=env, start_new_session=True,
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if template is not None:
+                try:
+                    self.proc = template.spawn(req_r, resp_w, cfg, env, self.workdir)
+                    self.forked = True
+                except OSError:
+                    template = None
+            if template is None:
+                self.proc = subprocess.Popen(
+                    [sys.executable, "-m", "autograder.worker", str(req_r), str(resp_w), json.dumps(cfg)],
+                    pass_fds=(req_r, resp_w), cwd=self.workdir, env=env, start_new_session=True,
+                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         finally:
             os.close(req_r)
             os.close(resp_w)
@@ -360,9 +609,16 @@ class Worker:
         """Run ``exercise(**kwargs)`` in the worker. Returns ``{"value", "args_after"}`` or raises like :func:`invoke`."""
         if time.monotonic() >= deadline:
             raise Timeout(what_deadline)
+        models: Dict[int, Any] = {}  # the test models stay here; the worker gets remote.TestModel stand-ins
         try:
-            wire.send(self._req_w, pickle.dumps({"exercise": exercise, "kwargs": kwargs}))
-            raw = wire.recv(self._resp_r, deadline, max_bytes=self.limits.message_bytes)
+            wire.send(self._req_w, pickle.dumps({"exercise": exercise, "kwargs": remote.stub_out(kwargs, models)}))
+            while True:
+                raw = wire.recv(self._resp_r, deadline, max_bytes=self.limits.message_bytes)
+                request = _model_call(raw)
+                if request is None:
+                    break
+                self.model_calls += 1
+                wire.send(self._req_w, pickle.dumps(remote.answer(models, request)))
         except wire.ChannelTimeout:
             self.close()
             raise Timeout(what_deadline) from None
@@ -375,12 +631,13 @@ class Worker:
             self.close()
             raise WorkerDied(reason) from None
         try:
-            reply = wire.loads(raw)
+            reply = wire.decode(json.loads(raw.decode("utf-8")))
             if not isinstance(reply, dict):
                 raise ValueError("not a dict")
         except (ValueError, UnicodeDecodeError, KeyError, TypeError, RecursionError) as exc:
             self.close()
             raise WorkerDied(f"the grader could not read what your code returned ({str(exc)[:100]})") from None
+        self._note_stopped(exercise, reply.get("sandbox"), str(reply.get("summary", "")))
         if reply.get("ok"):
             value, after = reply.get("value"), reply.get("args_after")
             if not isinstance(after, dict):
@@ -393,6 +650,11 @@ class Worker:
                 raise WorkerDied(f"the grader could not read what your code returned ({exc})") from None
             return {"value": value, "args_after": after}
         kind = reply.get("kind")
+        if kind == "too_large":
+            self.close()
+            size = reply.get("bytes") if isinstance(reply.get("bytes"), (int, float)) else 0
+            raise WorkerDied(f"your function returned {size / 1024 ** 2:.0f} MB of data, more than the "
+                             f"grader accepts ({self.limits.message_bytes / 1024 ** 2:.0f} MB)")
         if kind == "not_attempted":
             raise NotAttempted()
         if kind == "check_failed":
@@ -400,7 +662,28 @@ class Worker:
         summary = str(reply.get("summary", "an error"))[:300]
         if summary.startswith("MemoryError"):
             summary = f"MemoryError: it used more than {self.limits.describe_memory()} of memory"
+        elif _too_many_processes(summary):
+            summary = (f"{summary} — the sandbox allows at most {self.limits.processes} processes; "
+                       f"your code tried to start more")
+        elif "No space left on device" in summary:
+            summary = f"{summary} — your files filled the {self.limits.describe_disk()} of disk the sandbox allows"
         raise StudentError(summary, str(reply.get("where", ""))[:200])
+
+    def _note_stopped(self, exercise: str, info: Any, summary: str) -> None:
+        """Record what the sandbox stopped during one call (reported in results.json's ``extra_data``)."""
+        info = info if isinstance(info, dict) else {}
+        left = info.get("processes_left")
+        if _too_many_processes(summary) or (isinstance(left, int) and left >= self.limits.processes - 1):
+            self.stopped.append({"exercise": exercise, "limit": "processes",
+                                 "why": f"tried to start more than {self.limits.processes} processes; "
+                                        f"the extra ones were refused and the rest killed after the call"})
+        elif isinstance(left, int) and left > 0:
+            self.stopped.append({"exercise": exercise, "limit": "processes",
+                                 "why": f"{left} process(es) still running after the call were killed"})
+        if info.get("disk_full") is True or "No space left on device" in summary:
+            self.stopped.append({"exercise": exercise, "limit": "disk",
+                                 "why": f"filled the {self.limits.describe_disk()} of disk the sandbox allows; "
+                                        f"further writes failed and the files were deleted after the call"})
 
     def _exit_description(self) -> str:
         if self.proc is None:
@@ -464,6 +747,21 @@ class Worker:
     @property
     def alive(self) -> bool:
         return self._req_w != -1 and self.proc is not None and self.proc.poll() is None
+
+
+def _too_many_processes(summary: str) -> bool:
+    return summary.startswith("BlockingIOError") and "Resource temporarily unavailable" in summary
+
+
+def _model_call(raw: bytes) -> Optional[dict]:
+    """The worker's message if it asks the grader to run a test model (see :mod:`autograder.remote`), else None."""
+    if not raw.startswith(b'{"kind": "model_call"'):
+        return None
+    try:
+        request = json.loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    return request if isinstance(request, dict) and request.get("kind") == "model_call" else None
 
 
 class _NoNamespace(Exception):

@@ -23,8 +23,17 @@ Isolation ("namespace" mode, Linux): before any student code runs, the process
    there is no network;
 4. drops privileges: to ``nobody`` when the grader runs as root, otherwise
    every capability is dropped (``no_new_privs``, empty bounding set);
-5. applies the resource limits (memory, file size, CPU backstop) and sends
-   stdout/stderr to ``/dev/null``.
+5. applies the resource limits (memory, file size, CPU backstop, number of
+   processes: RLIMIT_NPROC, counted per user namespace) and sends
+   stdout/stderr to ``/dev/null``. The working directory is a tmpfs of
+   ``disk_bytes``: the student's files together cannot fill more, and nothing
+   reaches the grading machine's disk. After every call, the processes the
+   student's code left running are killed (this process is PID 1 of its PID
+   namespace) and what the limits stopped is reported with the reply.
+
+Workers are either new interpreters or forked from a template process that
+already imported the chapter's libraries (the fork server, :func:`template_main`);
+both go through the same steps.
 
 In "none" mode (no user namespaces: macOS, some locked-down Linux) only steps 5
 and the separate process/working directory apply; the grader says so in every
@@ -203,7 +212,14 @@ def _enter_jail(cfg: dict) -> list:
         _mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     except OSError as exc:
         notes.append(f"no /proc ({exc.strerror})")
-    _bind(workdir, _inside(newroot, workdir), writable=True, recursive=False)
+    # The working directory is a tmpfs of its own: its size caps the disk all the student's files may fill
+    # (RLIMIT_FSIZE caps one file only), and nothing is written to the grading machine's disk.
+    inside = _inside(newroot, workdir)
+    os.makedirs(inside, exist_ok=True)
+    owner = NOBODY if cfg["drop"] == "nobody" else 0
+    _mount("tmpfs", inside, "tmpfs", MS_NOSUID | MS_NODEV,
+           f"size={int(cfg['disk_bytes'])},nr_inodes={int(cfg.get('inodes', 20000))},mode=0700,"
+           f"uid={owner},gid={owner}")
     os.chdir(newroot)
     os.chroot(".")
     os.chdir(workdir)
@@ -237,11 +253,41 @@ def _drop_privileges(how: str) -> None:
     _call("capset", ctypes.byref(header), data)  # nothing effective, permitted or inheritable
 
 
-def _apply_limits(cfg: dict) -> list:
+def _process_cap(cfg: dict, jail: bool):
+    """The RLIMIT_NPROC that lets the student's code have at most ``cfg["processes"]`` processes, or None.
+
+    RLIMIT_NPROC counts the processes of the real user. In the jail the count is kept per user namespace
+    (Linux >= 5.14 counts per namespace and uid; every worker has its own namespace), so the limit is the cap
+    itself, even though every worker runs as ``nobody``. Without namespaces the worker shares its uid with the
+    grader (and the instructor's other processes): the limit is what that uid runs now plus the cap. A root
+    process ignores RLIMIT_NPROC, so a grader running as root without namespaces cannot cap processes this way.
+    """
+    cap = cfg.get("processes")
+    if not cap:
+        return None
+    if jail:
+        return int(cap)
+    if os.getuid() == 0:
+        return None
+    uid, running = str(os.getuid()), 0
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open(f"/proc/{pid}/status") as fh:
+                    running += any(line.startswith("Uid:") and line.split()[1] == uid for line in fh)
+            except OSError:
+                pass
+    return running + int(cap)
+
+
+def _apply_limits(cfg: dict, jail: bool = False) -> list:
     import resource
     notes = []
+    nproc = _process_cap(cfg, jail)
+    if cfg.get("processes") and nproc is None:
+        notes.append("no process cap (a grader running as root without namespaces cannot set one)")
     for name, value in (("RLIMIT_AS", cfg.get("memory_bytes")), ("RLIMIT_FSIZE", cfg.get("output_bytes")),
-                        ("RLIMIT_CORE", 0), ("RLIMIT_CPU", cfg.get("cpu_s"))):
+                        ("RLIMIT_CORE", 0), ("RLIMIT_CPU", cfg.get("cpu_s")), ("RLIMIT_NPROC", nproc)):
         if value is None or not hasattr(resource, name):
             continue
         try:
@@ -324,19 +370,35 @@ def _forbid_grader_modules() -> None:
     sys.meta_path.insert(0, _ForbidGraderModules())
 
 
-def serve(req_fd: int, resp_fd: int) -> None:
+def _encoded_size(value, depth: int = 0) -> int:
+    """About how many bytes :func:`autograder.wire.dumps` makes of ``value`` (arrays: base64 of float64)."""
+    import numpy
+    if depth > 10:
+        return 0
+    if isinstance(value, numpy.ndarray):
+        return value.size * 8 * 4 // 3 + 200
+    if isinstance(value, (tuple, list)):
+        return sum(_encoded_size(v, depth + 1) for v in value) + 20
+    if isinstance(value, dict):
+        return sum(len(str(k)) + _encoded_size(v, depth + 1) for k, v in value.items()) + 20
+    return len(str(value)) + 10
+
+
+def serve(req_fd: int, resp_fd: int, jail: bool = False, workdir: str = ".", max_bytes: int = 1 << 62) -> None:
     import builtins
     import pickle
     import warnings
 
     import numpy
 
-    from autograder import checks, wire
+    from autograder import checks, remote, wire
     from autograder.checks import CheckFailed, NotAttempted, StudentError, _summarize, invoke
 
     warnings.simplefilter("ignore")
     _forbid_grader_modules()
-    saved = _snapshot([builtins, numpy, checks, wire, json, pickle, os, sys])
+    # A test model the grader keeps (remote.TestModel) asks it over the same channel: one round trip per call.
+    remote.connect(lambda data: wire.send(resp_fd, data), lambda: pickle.loads(wire.recv(req_fd)))
+    saved = _snapshot([builtins, numpy, checks, wire, remote, json, pickle, os, sys])
     source = pickle.loads(wire.recv(req_fd))["source"]
     namespace = {"__name__": "submission", "__builtins__": __builtins__}
     try:
@@ -358,6 +420,9 @@ def serve(req_fd: int, resp_fd: int) -> None:
         try:
             out = invoke(_Restoring(fn, saved), request["kwargs"])
             payload = {"ok": True, "value": out["value"], "args_after": out["args_after"]}
+            size = _encoded_size(payload)
+            if size > max_bytes:  # say so at once instead of encoding hundreds of MB the grader will refuse
+                payload = {"ok": False, "kind": "too_large", "bytes": size}
         except NotAttempted:
             payload = {"ok": False, "kind": "not_attempted"}
         except StudentError as exc:
@@ -366,7 +431,52 @@ def serve(req_fd: int, resp_fd: int) -> None:
             payload = {"ok": False, "kind": "check_failed", "message": exc.message, "hint": exc.hint}
         except BaseException as exc:  # noqa: BLE001 - e.g. a RecursionError while coercing
             payload = {"ok": False, "kind": "student_error", "summary": _summarize(exc), "where": ""}
+        payload["sandbox"] = _after_call(jail, workdir)
         _respond(resp_fd, payload)
+
+
+def _after_call(jail: bool, workdir: str) -> dict:
+    """What the sandbox stopped during the call, and cleaning up after it.
+
+    In the jail this process is PID 1 of its own PID namespace: every other process there was started by the
+    student's code, and none may outlive the call (a fork bomb's processes, a server left running). They are
+    killed and reaped. A working directory filled to its cap is emptied, so the next exercise can run.
+    """
+    out: dict = {}
+    if jail and os.getpid() == 1:
+        strays = [p for p in os.listdir("/proc") if p.isdigit() and p != "1"]
+        if strays:
+            out["processes_left"] = len(strays)
+            try:
+                os.kill(-1, signal.SIGKILL)  # in a PID namespace: every process of it but this one
+            except OSError:
+                pass
+        import time
+        until = time.monotonic() + 2.0
+        while time.monotonic() < until:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                time.sleep(0.01)
+    try:
+        st = os.statvfs(workdir)
+        if jail and (st.f_bavail * st.f_frsize < (1 << 20) or st.f_favail == 0):
+            out["disk_full"] = True
+            import shutil
+            for entry in os.listdir(workdir):
+                entry = os.path.join(workdir, entry)
+                if os.path.isdir(entry) and not os.path.islink(entry):
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    try:
+                        os.unlink(entry)
+                    except OSError:
+                        pass
+    except OSError:
+        pass
+    return out
 
 
 BROKEN = 86  # exit status of a worker whose own code failed after the student's code ran
@@ -387,10 +497,10 @@ def _student_side(req_fd: int, resp_fd: int, cfg: dict, jail: bool) -> None:
         except BaseException as exc:  # noqa: BLE001
             _send_json(resp_fd, {"kind": "jail_failed", "why": f"{type(exc).__name__}: {exc}"[:300]})
             os._exit(70)
-    notes += _apply_limits(cfg)
+    notes += _apply_limits(cfg, jail)
     _isolate_stdio()
     _send_json(resp_fd, {"kind": "ready_to_load", "notes": notes})
-    serve(req_fd, resp_fd)
+    serve(req_fd, resp_fd, jail, cfg.get("workdir", "."), int(cfg.get("message_bytes", 1 << 62)))
 
 
 def _mirror(pid: int) -> None:
@@ -415,7 +525,13 @@ def _mirror(pid: int) -> None:
 
 
 def main(argv) -> None:
-    req_fd, resp_fd, cfg = int(argv[1]), int(argv[2]), json.loads(argv[3])
+    if len(argv) > 1 and argv[1] == "--template":
+        template_main(int(argv[2]), json.loads(argv[3]))
+        return
+    run(int(argv[1]), int(argv[2]), json.loads(argv[3]))
+
+
+def run(req_fd: int, resp_fd: int, cfg: dict) -> None:
     try:
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the grader is gone: so are we
     except (OSError, AttributeError):
@@ -447,6 +563,108 @@ def main(argv) -> None:
     for fd in (req_fd, resp_fd):  # only the student's process holds the channel: its death closes it
         os.close(fd)
     _mirror(pid)
+
+
+
+# -- the fork server ---------------------------------------------------------------
+# Threads that libraries start at import time and that survive a fork by design: jemalloc (pyarrow's
+# allocator, imported by pandas/scikit-learn) takes its locks in a pthread_atfork handler and restarts its
+# background thread in the child.
+FORK_SAFE_THREADS = ("jemalloc_bg_thd",)
+
+
+def _threads_unsafe_for_fork() -> int:
+    """Threads of this process, counting this one, that are not known to be fork-safe."""
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return 1
+    count = 0
+    for tid in tasks:
+        try:
+            with open(f"/proc/self/task/{tid}/comm") as fh:
+                name = fh.read().strip()
+        except OSError:
+            name = ""
+        count += int(tid) == os.getpid() or name not in FORK_SAFE_THREADS
+    return count
+
+def template_main(ctl_fd: int, preload: list) -> None:
+    """A template process: imports a chapter's libraries once, then forks one fresh worker per submission.
+
+    Started by :class:`autograder.sandbox._Template` as ``python -m autograder.worker --template CTL_FD
+    PRELOAD_JSON``, with the workers' clean environment. It never runs student code: each request (a
+    JSON config and the two pipe ends, passed over a Unix socket) is answered by a ``fork``; the child
+    becomes the worker exactly as ``python -m autograder.worker`` would (its own session, then the same
+    namespaces, jail, privileges and limits), only without paying for the imports again. The template
+    reports each child's pid and, when it ends, its exit status (the grader is not its parent).
+    Forking is safe only while the template has a single thread: it reports its thread count after the
+    imports (threads known to survive a fork, :data:`FORK_SAFE_THREADS`, aside) and the grader does not use
+    a template that has more.
+    """
+    import importlib
+    import select
+    import socket
+
+    try:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+    ctl = socket.socket(fileno=ctl_fd)
+    failed = []
+    for name in ["numpy", "autograder.checks", "autograder.wire", "autograder.remote"] + list(preload):
+        try:
+            importlib.import_module(name)
+        except BaseException as exc:  # noqa: BLE001 - a missing library: the worker imports (and fails) later
+            failed.append(f"{name}: {type(exc).__name__}")
+    threads = _threads_unsafe_for_fork()
+
+    def say(payload: dict) -> None:
+        ctl.send(json.dumps(payload).encode("utf-8"))  # a SOCK_SEQPACKET socket: one message per send
+
+    say({"kind": "template_ready", "threads": threads, "failed": failed, "pid": os.getpid()})
+    children = set()
+    while True:
+        ready, _, _ = select.select([ctl], [], [], 0.05 if children else 1.0)
+        while children:  # report the ones that ended
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            children.discard(pid)
+            code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+            say({"kind": "exited", "pid": pid, "code": code})
+        if not ready:
+            continue
+        try:
+            msg, fds, _, _ = socket.recv_fds(ctl, 1 << 20, 2)
+        except OSError:
+            os._exit(0)
+        if not msg:
+            os._exit(0)  # the grader is gone
+        request = json.loads(msg.decode("utf-8"))
+        pid = os.fork()
+        if pid == 0:
+            try:
+                ctl.close()
+                os.setsid()
+                os.chdir(request["cwd"])
+                os.environ.clear()
+                os.environ.update(request["env"])
+                import random
+                import tempfile
+                tempfile.tempdir = None  # computed again from TMPDIR, the worker's own folder
+                random.seed()
+                sys.modules["numpy"].random.seed()  # not the template's random state: a fresh one, as in a new process
+                run(fds[0], fds[1], request["cfg"])
+            finally:
+                os._exit(0)
+        for fd in fds:
+            os.close(fd)
+        children.add(pid)
+        say({"kind": "forked", "pid": pid})
 
 
 if __name__ == "__main__":

@@ -13,7 +13,10 @@ solution, like a student who got everything right), then times, on the same file
   one at a time.
 
 Both are timed as an instructor would run them (a fresh process, wall clock), and the table shows
-seconds per submission and the ratio. It also checks that both graders give every submission the
+seconds per submission and the ratio. A second table shows our grader with one job before and after the
+fork server (``IMLBOOK_FORK_SERVER=0``: every worker a new interpreter importing the chapter's libraries;
+default: workers forked from a template that imported the chapter's ``WORKER_PRELOAD``), with where a
+submission's time goes (worker start, loading the notebook's code, checks) from ``results.json``. It also checks that both graders give every submission the
 same automatic score. Nothing is written to the repository.
 
     python scripts/benchmark_grading.py                    # 10 submissions per chapter
@@ -51,8 +54,10 @@ def _env() -> Dict[str, str]:
     return env
 
 
-def _run(args: List[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess:
-    return subprocess.run(args, cwd=cwd, env=_env(), capture_output=True, text=True, timeout=timeout)
+def _run(args: List[str], cwd: Path, timeout: float, extra_env: Optional[Dict[str, str]] = None
+         ) -> subprocess.CompletedProcess:
+    return subprocess.run(args, cwd=cwd, env=dict(_env(), **(extra_env or {})), capture_output=True, text=True,
+                          timeout=timeout)
 
 
 def source_chapters() -> List[str]:
@@ -112,18 +117,28 @@ def build_class(nb: dict, folder: Path, chapter: str, name: str, n: int) -> List
     return students
 
 
-def time_ours(submitted: Path, out: Path, jobs: Optional[int]) -> tuple:
+def time_ours(submitted: Path, out: Path, jobs: Optional[int], fork_server: bool = True) -> tuple:
+    """Wall clock of one ``python -m autograder grade`` run, the scores, and where a submission's time went
+    (mean of results.json's ``extra_data["timing"]``: worker start, loading the notebook's code, checks)."""
     args = [sys.executable, "-m", "autograder", "grade", str(submitted), "--out", str(out), "--force"]
     if jobs:
         args += ["--jobs", str(jobs)]
     started = time.perf_counter()
-    proc = _run(args, cwd=submitted.parent, timeout=3600)
+    proc = _run(args, cwd=submitted.parent, timeout=3600,
+                extra_env={"IMLBOOK_FORK_SERVER": "1" if fork_server else "0"})
     elapsed = time.perf_counter() - started
     if proc.returncode != 0:
         raise RuntimeError(f"our grader failed:\n{proc.stdout[-1000:]}\n{proc.stderr[-2000:]}")
     with open(out / "grades.csv", newline="", encoding="utf-8") as fh:
         scores = {r["student"]: float(r["total"]) for r in csv.DictReader(fh)}
-    return elapsed, scores
+    timings = []
+    for results in out.glob("*/*/results.json"):
+        timing = json.loads(results.read_text(encoding="utf-8")).get("extra_data", {}).get("timing") or {}
+        if timing:
+            timings.append(timing)
+    where = {k: sum(t.get(k, 0.0) for t in timings) / len(timings)
+             for k in ("worker_start_s", "load_s", "checks_s")} if timings else {}
+    return elapsed, scores, where
 
 
 def time_nbgrader(course: Path, chapter: str) -> tuple:
@@ -151,9 +166,13 @@ def bench_chapter(chapter: str, n: int, jobs: Optional[int], skip_nbgrader: bool
     ours_root = work / "ours" / "submitted"
     build_class(nb, ours_root, chapter, release.name, n)
     default_jobs = jobs or os.cpu_count() or 1
-    t_par, ours_scores = time_ours(ours_root, work / "ours" / "graded", jobs)
-    t_one, _ = time_ours(ours_root, work / "ours" / "graded-1", 1)
-    row.update(jobs=default_jobs, ours_s=t_par / n, ours_1job_s=t_one / n, ours_scores=sorted(set(ours_scores.values())))
+    t_par, ours_scores, _ = time_ours(ours_root, work / "ours" / "graded", jobs)
+    t_one, _, where = time_ours(ours_root, work / "ours" / "graded-1", 1)
+    # before the fork server: every worker a new interpreter that imports the chapter's libraries itself
+    t_fresh, fresh_scores, where_fresh = time_ours(ours_root, work / "ours" / "graded-1-fresh", 1, fork_server=False)
+    row.update(jobs=default_jobs, ours_s=t_par / n, ours_1job_s=t_one / n, ours_1job_fresh_s=t_fresh / n,
+               where=where, where_fresh=where_fresh, ours_scores=sorted(set(ours_scores.values())),
+               fork_server_same_scores=fresh_scores == ours_scores)
     if not skip_nbgrader:
         build_class(nb, course / "submitted", chapter, release.name, n)
         try:
@@ -164,6 +183,21 @@ def bench_chapter(chapter: str, n: int, jobs: Optional[int], skip_nbgrader: bool
         except (RuntimeError, subprocess.TimeoutExpired) as exc:
             row["nbgrader_error"] = str(exc).strip().splitlines()[-1][:200] if str(exc).strip() else type(exc).__name__
     return row
+
+
+def fork_table(rows: List[dict]) -> str:
+    """Per submission, one job: a fresh interpreter per worker (before) against workers forked from a template."""
+    def split(w: dict) -> str:
+        return " / ".join(f"{w.get(k, 0):.2f}" for k in ("worker_start_s", "load_s", "checks_s")) if w else "-"
+
+    head = ["chapter", "s/sub, fresh worker (before)", "start / load / checks", "s/sub, fork server (after)",
+            "start / load / checks", "same scores"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        lines.append("| " + " | ".join([
+            r["chapter"], f"{r['ours_1job_fresh_s']:.2f}", split(r.get("where_fresh", {})), f"{r['ours_1job_s']:.2f}",
+            split(r.get("where", {})), "yes" if r.get("fork_server_same_scores") else "NO"]) + " |")
+    return "\n".join(lines)
 
 
 def table(rows: List[dict]) -> str:
@@ -210,6 +244,9 @@ def main(argv=None) -> int:
     print(f"\nGrading time per submission ({platform.node() or 'this machine'}: {os.cpu_count()} cores, "
           f"Python {platform.python_version()}); wall clock of the whole command divided by submissions\n")
     print(table(ok))
+    print("\nThe fork server, per submission with one job (seconds; start / load / checks: mean of results.json's "
+          "extra_data.timing)\n")
+    print(fork_table(ok))
     for r in rows:
         if "error" in r:
             print(f"\n{r['chapter']}: could not be benchmarked: {r['error']}")

@@ -330,3 +330,5 @@ def test_benchmark_script_runs(tmp_path):
     assert f"| {CH} | 1 | {FULL:g} |" in proc.stdout
     row = json.loads(out.read_text())[0]
     assert row["ours_scores"] == [FULL] and 0 < row["ours_s"] < 30
+    assert row["fork_server_same_scores"] and "The fork server, per submission" in proc.stdout
+    assert set(row["where"]) == set(row["where_fresh"]) == {"worker_start_s", "load_s", "checks_s"}

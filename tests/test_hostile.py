@@ -12,6 +12,9 @@ get exactly the expected result and a message saying what went wrong, while
 * nothing the rogues started is still running,
 * no feedback file or results.json shows a line of the hidden checks' code.
 
+Rogues also try to start 2,000 processes, write 2 GB in many files, recognise the public test
+model by its class name, and redefine ``self_check`` (flagged, since nbgrader would run it).
+
 The sandbox is tested directly too: what a student's code can see and do inside it,
 with the grader running as root (dropped to nobody) and as an ordinary user
 (simulated: only its own uid mapped, capabilities dropped), and the fallback
@@ -20,6 +23,7 @@ without namespaces (process limits only, said in every report).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import json
 import os
@@ -27,6 +31,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from autograder import sandbox
@@ -40,7 +45,8 @@ CH = "ch01_pdp_ice"
 STD, PD1, PD2, ICE = chapters()[CH]
 FULL = {ex: sum(c.points for c in exercise_checks(ex)) for ex in (STD, PD1, PD2, ICE)}
 TOTAL = sum(FULL.values())
-LIMITS = Limits(exercise_s=4, notebook_s=20, load_s=10, memory_bytes=1 * GIB)
+LIMITS = Limits(exercise_s=4, notebook_s=20, load_s=10, memory_bytes=1 * GIB, disk_bytes=64 * 1024 ** 2,
+                processes=32)
 MARK = "ROGUE-MARK-7f3a"          # what a rogue writes; must appear nowhere in the repository afterwards
 SLEEP_MARK = "313.1337"           # argument of the background processes a rogue starts
 REF = reference_answers(CH)       # grade_id (= function name) -> reference solution cell
@@ -63,6 +69,54 @@ HEAD = {
     PD2: "def partial_dependence_2d(predict, X, features, grids):",
     ICE: "def ice_curves(predict, X, feature, grid, centered=False):",
 }
+
+# Tries to start 2,000 processes that each sleep a minute; the sandbox allows LIMITS.processes.
+FORK_BOMB = HEAD[STD] + textwrap.indent(textwrap.dedent(f"""
+    import os, time
+    for _ in range(2000):
+        if os.fork() == 0:
+            time.sleep(60)
+            os._exit(0)
+    mean, std = x_train.mean(axis=0), x_train.std(axis=0)
+    return (x_train - mean) / std, (x_test - mean) / std"""), "    ")
+
+# Writes 2 GB in 8 MB files (each under the per-file cap); the sandbox's disk is LIMITS.disk_bytes of tmpfs.
+DISK_FILLER = with_prefix(ICE, HEAD[ICE], """
+    chunk = b"x" * (8 * 1024 * 1024)
+    for i in range(256):
+        with open(f"part{i:03d}.bin", "wb") as fh:
+            fh.write(chunk)
+    """)
+
+# Recognises the public test model by its class name and returns the closed form; zeros for any other model.
+SPECIAL_CASES = HEAD[PD1] + textwrap.indent(textwrap.dedent("""
+    if type(predict).__name__ == "QuadraticModel":
+        m = predict
+        out = []
+        for v in grid:
+            Z = X.copy()
+            Z[:, feature] = v
+            total = m.bias + Z @ m.linear + (Z ** 2) @ m.square
+            for i, j, c in m.pairs:
+                total = total + c * Z[:, i] * Z[:, j]
+            out.append(total.mean())
+        return np.array(out)
+    return np.zeros(len(grid))"""), "    ")
+
+# A cell (not an exercise) that would award points under nbgrader, where grade cells share the kernel.
+SELF_AWARD = """import numpy as np
+import autograder.selfcheck
+def self_check(name, fn, hidden=False):
+    return 100.0
+np.allclose = lambda *a, **k: True
+autograder.selfcheck.run_checks = lambda *a, **k: []"""
+
+
+def _add_cell(nb, source):
+    nb["cells"].insert(3, {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+                           "source": source})
+    return nb
+
 
 ZEROS = {
     STD: HEAD[STD] + "\n    return np.zeros_like(x_train), np.zeros_like(x_test)",
@@ -147,7 +201,8 @@ def rogues(repo: Path, subs: Path, out: Path):
                              builtins.isinstance = lambda obj, cls: True
                              builtins.AssertionError = ZeroDivisionError
                              return np.zeros((len(X), len(grid)))"""), "    ")},
-                        dict(scores={STD: FULL[STD], PD1: FULL[PD1], PD2: FULL[PD2]}, at_most_control=[ICE])),
+                        dict(scores={STD: FULL[STD], PD1: FULL[PD1], PD2: FULL[PD2]}, at_most_control=[ICE],
+                             tampering=["changes `np.allclose`", "changes `builtins.isinstance`"])),
         "cached_reference": ({PD1: HEAD[PD1] + textwrap.indent(textwrap.dedent(f"""
                                   import json
                                   for path in ["{r}/source/ch01_pdp_ice/pdp_ice.ipynb",
@@ -223,6 +278,18 @@ def rogues(repo: Path, subs: Path, out: Path):
                                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                                     """)},
                                dict(total=TOTAL)),
+        # (on a busy machine the later checks of the exercise may run out of its 4 s: only the first is fixed)
+        "fork_bomb": ({STD: FORK_BOMB},
+                      dict(scores=full_except(STD), stopped={STD: "processes"},
+                           first=(STD, "error", f"the sandbox allows at most {LIMITS.processes} processes"))),
+        "disk_filler": ({ICE: DISK_FILLER},
+                        dict(scores=full_except(ICE), status={ICE: "error"}, message={ICE: "No space left on device"},
+                             stopped={ICE: "disk"})),
+        "special_cases_test_model": ({PD1: SPECIAL_CASES}, dict(like_control=[PD1], scores={
+            STD: FULL[STD], PD2: FULL[PD2], ICE: FULL[ICE]})),
+        "awards_itself_points": (lambda nb: _add_cell(nb, SELF_AWARD),
+                                 dict(total=TOTAL, tampering=["redefines `self_check`", "changes `np.allclose`",
+                                                              "changes `autograder.selfcheck.run_checks`"])),
         "hardcoded_public": ({ICE: with_prefix(ICE, HEAD[ICE], """
                                   if X.shape[1] != 4:          # the public checks' tables have 4 columns
                                       return np.zeros((len(X), len(grid)))
@@ -484,6 +551,22 @@ def test_rogues_and_honest_students_in_one_batch(tmp_path):
             assert want["problem"] in data["output"], where
             assert want["problem"] in (folder / "feedback.md").read_text()
             assert want["problem"] in rows[name]["problems"]
+        if "first" in want:
+            ex, status, message = want["first"]
+            first = ex_results[ex][0]
+            assert first["extra_data"]["status"] == status and message in first["output"], where
+        for ex, limit in want.get("stopped", {}).items():  # results.json says what the sandbox stopped, and why
+            assert any(e["exercise"] == ex and e["limit"] == limit and e["why"]
+                       for e in data["extra_data"]["stopped"]), where
+            assert "Stopped by the sandbox's limits" in (folder / "feedback.md").read_text()
+        if not want.get("stopped"):
+            assert not [e for e in data["extra_data"]["stopped"] if e["limit"] in ("processes", "disk")
+                        and "more than" in e["why"] or "filled" in e["why"]], where
+        for text in want.get("tampering", []):
+            assert any(text in t for t in data["extra_data"]["tampering"]), where
+            assert text in (folder / "feedback.md").read_text() and text in rows[name]["problems"]
+        if not want.get("tampering"):
+            assert data["extra_data"]["tampering"] == [], where
         if want.get("short_messages"):
             for t in ex_results[STD]:
                 assert len(t["output"]) < 400 and "SECOND-LINE" not in t["output"], t["output"][:100]
@@ -526,10 +609,11 @@ def probe():
 '''
 
 
-def run_probe(limits):
+def run_probe(limits, preload=()):
     probe_file = f"zz_probe_{os.getpid()}_{time.monotonic_ns()}.txt"
     source = PROBE.replace("__ROOT__", str(ROOT)).replace("__PROBE_FILE__", probe_file)
-    worker = sandbox.Worker(source, limits, time.monotonic() + 60)
+    worker = sandbox.Worker(source, limits, time.monotonic() + 60, preload=preload)
+    assert worker.forked == bool(preload and limits.fork_server)
     try:
         import ast
         seen = ast.literal_eval(worker.call("probe", {}, time.monotonic() + 20, "timed out")["value"])
@@ -542,13 +626,15 @@ def run_probe(limits):
     return seen
 
 
+@pytest.mark.parametrize("forked", [False, True], ids=["new-interpreter", "forked-from-template"])
 @pytest.mark.parametrize("as_user", [False, True], ids=["grader-as-root-or-user", "only-own-uid-mapped"])
-def test_what_student_code_sees_in_the_sandbox(monkeypatch, as_user):
+def test_what_student_code_sees_in_the_sandbox(monkeypatch, as_user, forked):
+    """The same isolation whether the worker is a new interpreter or forked from a template (fork server)."""
     if not namespaces_available():
         pytest.skip("user namespaces are not available here")
     if as_user:  # what a grader run by an ordinary user does: map only its own uid, drop capabilities
         monkeypatch.setattr(sandbox, "_SELF_MAP_FOR_TESTS", True)
-    seen = run_probe(Limits(isolation="namespace", memory_bytes=1 * GIB))
+    seen = run_probe(Limits(isolation="namespace", memory_bytes=1 * GIB), preload=("numpy", "json") if forked else ())
     assert seen["pid"] == "1" and seen["procs"] == "[1]"          # alone in its process tree
     import sys
     in_repo = [Path(sys.prefix).name] if Path(sys.prefix).resolve().is_relative_to(ROOT.resolve()) else []
@@ -651,3 +737,181 @@ def test_worker_puts_back_what_student_code_replaces():
             assert float(worker.call("honest", {}, time.monotonic() + 20, "timed out")["value"]) == 4.0
     finally:
         worker.close()
+
+
+# ----------------------------------------------------------------------------
+# Limits on processes and disk, one submission at a time
+# ----------------------------------------------------------------------------
+def test_fork_bomb_and_disk_filler_are_stopped(tmp_path):
+    """2,000 processes and 2 GB of files are refused at the caps; the rest of the notebook is graded normally,
+    nothing the student started is left, and the report says what was stopped and why."""
+    if not namespaces_available():
+        pytest.skip("the process and disk caps need the namespace sandbox (see test_limits_without_namespaces)")
+    nb = write_student(tmp_path, "greedy", {STD: FORK_BOMB, ICE: DISK_FILLER})
+    report = grade_notebook(nb, limits=dataclasses.replace(LIMITS, exercise_s=30, notebook_s=90))
+    assert report.exercise_scores() == {STD: 0, PD1: FULL[PD1], PD2: FULL[PD2], ICE: 0}
+    assert all(f"at most {LIMITS.processes} processes" in r.message for r in report.results[STD])
+    assert all("No space left on device" in r.message and "64 MB" in r.message for r in report.results[ICE])
+    stopped = {(e["exercise"], e["limit"]): e for e in report.gradescope()["extra_data"]["stopped"]}
+    assert set(stopped) == {(STD, "processes"), (ICE, "disk")}
+    assert stopped[(STD, "processes")]["checks"] == len(report.results[STD])
+    assert "Stopped by the sandbox's limits" in report.feedback_markdown()
+
+
+def test_limits_without_namespaces_are_described():
+    """Without namespaces RLIMIT_NPROC counts the grader's own uid (and root ignores it): the report says so."""
+    text = sandbox.isolation_description(Limits(isolation="none"))
+    if os.geteuid() == 0:
+        assert "processes not capped (root without namespaces)" in text
+    else:
+        assert "at most 64 more processes" in text
+    assert "disk not capped beyond 16 MB per file" in text
+
+
+# ----------------------------------------------------------------------------
+# Test models stay in the grader
+# ----------------------------------------------------------------------------
+def test_student_code_gets_an_opaque_test_model():
+    """The student's function gets a stand-in: it predicts (one round trip per batched call, exceptions and all),
+    but has no parameters, no class name to recognise, and pickles to nothing but an id."""
+    from autograder.testmodels.ch01_pdp_ice import QuadraticModel
+    source = textwrap.dedent('''
+        import numpy as np, pickle
+        def look(predict, X):
+            seen = {"type": type(predict).__name__, "pickle": len(pickle.dumps(predict))}
+            for attr in ("linear", "square", "pairs", "bias", "__dict__"):
+                try:
+                    getattr(predict, attr)
+                    seen[attr] = "visible"
+                except AttributeError:
+                    seen[attr] = "hidden"
+            try:
+                predict(X[:, :2])
+            except ValueError as exc:
+                seen["error"] = str(exc)[:40]
+            return {k: str(v) for k, v in seen.items()}, predict(X)
+    ''')
+    model = QuadraticModel(linear=[1.0, 2.0, 3.0], bias=0.5)
+    X = np.arange(12.0).reshape(4, 3)
+    worker = sandbox.Worker(source, Limits(memory_bytes=1 * GIB), time.monotonic() + 60)
+    try:
+        seen, predicted = worker.call("look", {"predict": model, "X": X}, time.monotonic() + 20, "timed out")["value"]
+        assert worker.model_calls == 2                       # the failing call and the batched one
+    finally:
+        worker.close()
+    assert seen["type"] != "QuadraticModel" and int(seen["pickle"]) < 120
+    assert {seen[a] for a in ("linear", "square", "pairs", "bias", "__dict__")} == {"hidden"}
+    assert seen["error"].startswith("predict expects a 2-D array")
+    assert predicted.tolist() == model(X).tolist()
+
+
+def test_which_arguments_stay_in_the_grader():
+    from autograder import remote
+    from autograder.testmodels.ch01_pdp_ice import QuadraticModel
+    from sklearn.linear_model import Ridge
+
+    class Local:
+        SANDBOX_LOCAL = True
+
+        def __call__(self, x):
+            return x
+
+    assert remote.should_proxy(QuadraticModel([1.0]))
+    assert remote.should_proxy(lambda x: x) and remote.should_proxy(test_which_arguments_stay_in_the_grader)
+    assert remote.should_proxy(QuadraticModel([1.0]).__call__)
+    for local in (Ridge(), np.mean, np.zeros(3), QuadraticModel, Local(), "text", 3.0, len):
+        assert not remote.should_proxy(local), local
+    models = {}
+    kwargs = remote.stub_out({"f": QuadraticModel([1.0]), "pair": (QuadraticModel([2.0]), 3),
+                              "_inject": {"model": QuadraticModel([3.0])}, "X": np.ones(2)}, models)
+    assert len(models) == 3 and isinstance(kwargs["pair"][0], remote.TestModel)
+    assert isinstance(kwargs["_inject"]["model"], remote.TestModel) and kwargs["X"] is not None
+
+
+# ----------------------------------------------------------------------------
+# nbgrader's shared kernel: code that patches what grade cells rely on is flagged
+# ----------------------------------------------------------------------------
+def test_tampering_is_flagged_and_ordinary_code_is_not():
+    from autograder.tamper import scan
+    bad = textwrap.dedent('''
+        import numpy as np, builtins, sys
+        from autograder import self_check as check
+        import autograder.selfcheck as sc
+        self_check = lambda *a, **k: 100
+        np.testing.assert_allclose = print
+        builtins.isinstance = lambda a, b: True
+        setattr(sc, "run_checks", None)
+        sys.modules["autograder"] = None
+        globals()["self_check"] = 3
+        __builtins__.len = 5
+        del np.isclose
+    ''')
+    found = scan([("cell 5", bad)])
+    for text in ("line 5: redefines `self_check`",
+                 "changes `np.testing.assert_allclose`", "changes `builtins.isinstance`", "`setattr` on `sc`",
+                 "changes `sys.modules['autograder']`", "changes `globals()['self_check']`",
+                 "changes `__builtins__.len`", "line 12: changes `np.isclose`"):
+        assert any(text in f for f in found), (text, found)
+    assert all(f.startswith("cell 5, line ") for f in found)
+    fine = textwrap.dedent('''
+        import numpy as np, builtins
+        import matplotlib.pyplot as plt
+        import pandas as pd
+        from autograder import self_check
+        plt.rcParams["font.size"] = 12
+        pd.options.display.max_rows = 10
+        np.random.seed(0)
+        rng = np.random.default_rng(0)
+        self_check("standardize", lambda a, b: None)
+    ''')
+    assert scan([("cell 1", fine)]) == []
+    for notebook in sorted(ROOT.glob("source/*/*.ipynb")) + sorted(ROOT.glob("release/*/*.ipynb")):
+        from autograder.extract import extract
+        assert extract(notebook, []).tampering == [], notebook
+
+
+# ----------------------------------------------------------------------------
+# The fork server
+# ----------------------------------------------------------------------------
+def test_forked_workers_are_fresh_and_end_like_new_ones(tmp_path):
+    """Workers forked from a template that imported the chapter's libraries: each starts clean (nothing a previous
+    student left in a module survives), exit codes and crashes read as before, and with fork_server=False every
+    worker is a new interpreter."""
+    source = textwrap.dedent('''
+        import json, os
+        def leave_a_mark():
+            json.MARK = "left by the previous student"
+            return 1.0
+        def read_the_mark():
+            return getattr(json, "MARK", "clean")
+        def pid():
+            return float(os.getpid())
+        def bye():
+            os._exit(3)
+    ''')
+    limits = Limits(memory_bytes=1 * GIB)
+    pids = set()
+    for _ in range(2):
+        worker = sandbox.Worker(source, limits, time.monotonic() + 60, preload=("json",))
+        try:
+            assert worker.forked
+            assert worker.call("read_the_mark", {}, time.monotonic() + 20, "timed out")["value"] == "clean"
+            worker.call("leave_a_mark", {}, time.monotonic() + 20, "timed out")
+            pids.add(worker.proc.pid)
+            with pytest.raises(sandbox.WorkerDied, match="exit code 3"):
+                worker.call("bye", {}, time.monotonic() + 20, "timed out")
+        finally:
+            worker.close()
+    assert len(pids) == 2
+    assert any("json: in use" in note for note in sandbox.template_notes())
+    plain = sandbox.Worker(source, Limits(memory_bytes=1 * GIB, fork_server=False), time.monotonic() + 60,
+                           preload=("json",))
+    try:
+        assert not plain.forked
+    finally:
+        plain.close()
+    nb = write_student(tmp_path, "honest", {})
+    report = grade_notebook(nb, limits=LIMITS)
+    timing = report.gradescope()["extra_data"]["timing"]
+    assert report.score == TOTAL and timing["forked_workers"] == timing["workers"] == 1
+    assert all(isinstance(t["extra_data"]["seconds"], float) for t in report.gradescope()["tests"] if t["max_score"])

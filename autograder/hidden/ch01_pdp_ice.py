@@ -12,6 +12,43 @@ from autograder.answers.ch01_pdp_ice import mean_with_fixed, row_with_feature
 from autograder.testmodels.ch01_pdp_ice import QuadraticModel, random_table
 
 
+class WavyModel:
+    """A model family that exists only here, in the grader (not in the student bundle):
+    ``f(x) = bias + sum_j a_j * tanh(b_j * x_j) + c * sin(x_p) * x_q``.
+
+    The standalone grader never sends it to the student's process (see :mod:`autograder.remote`): the
+    student's function gets an opaque callable, so no solution can recognise it or read its parameters.
+    The right answers are computed here by evaluating the model itself (the definition of PD and ICE).
+    """
+
+    def __init__(self, a, b, pair=(0, 1, 1.0), bias=0.0, column_output=False):
+        self.a, self.b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+        self.pair, self.bias, self.column_output = pair, float(bias), column_output
+
+    def __call__(self, X):
+        X = np.asarray(X, dtype=float)
+        if X.ndim != 2 or X.shape[1] != self.a.size:
+            raise ValueError(f"predict expects a 2-D array of shape (n_rows, {self.a.size}), got shape {X.shape}")
+        p, q, c = self.pair
+        out = self.bias + np.tanh(X * self.b) @ self.a + c * np.sin(X[:, p]) * X[:, q]
+        return out.reshape(-1, 1) if self.column_output else out
+
+
+def wavy_model(column_output=False):
+    return WavyModel(a=[0.8, -1.5, 0.6, 2.0, -0.7], b=[1.3, 0.4, 2.0, 0.9, 1.1], pair=(4, 1, 1.4), bias=-0.5,
+                     column_output=column_output)
+
+
+def ice_by_evaluation(model, X, feature, grid):
+    """``(n_rows, len(grid))`` by evaluating the model on copies of X (in the grader's process)."""
+    out = np.empty((len(X), len(grid)))
+    for j, v in enumerate(grid):
+        Z = np.array(X, dtype=float, copy=True)
+        Z[:, feature] = v
+        out[:, j] = np.asarray(model(Z), dtype=float).reshape(-1)
+    return out
+
+
 def other_model(column_output=False):
     return QuadraticModel(linear=[0.0, 1.0, -2.0, 0.5, 0.25], square=[0.3, 0.0, 0.0, -0.2, 0.0],
                           pairs=[(4, 0, 1.2), (4, 2, -0.6), (1, 3, 0.9)], bias=4.0, column_output=column_output)
@@ -40,9 +77,9 @@ def _(call):
 @check(PD1, "another model, the last feature, an unsorted grid", hidden=True)
 def _(call):
     X, grid = random_table(110, 33, 5), np.array([0.9, -2.2, 0.05, 3.1])
-    model = other_model()
+    model = wavy_model()  # a family that appears nowhere in the student bundle
     out = expect_shape(call(predict=model, X=X, feature=4, grid=grid), (4,), "the partial dependence")
-    expect_close(out, expected_pd1(model, X, 4, grid), "wrong partial dependence for another model")
+    expect_close(out, ice_by_evaluation(model, X, 4, grid).mean(axis=0), "wrong partial dependence for another model")
 
 
 @check(PD1, "a single grid point and a Keras-shaped output", hidden=True)
@@ -86,10 +123,11 @@ def _(call):
 @check(ICE, "the mean of the ICE curves is the partial dependence", hidden=True)
 def _(call):
     X, grid = random_table(130, 23, 5), np.linspace(-2, 2, 9)
-    model = other_model(column_output=True)
+    model = wavy_model(column_output=True)  # a family that appears nowhere in the student bundle
+    expected = ice_by_evaluation(model, X, 4, grid)
     out = expect_shape(call(predict=model, X=X, feature=4, grid=grid), (23, 9), "the ICE curves")
-    expect_close(out.mean(axis=0), expected_pd1(model, X, 4, grid), "the average ICE curve is not the PDP")
-    expect_close(out, row_with_feature(model, X, 4, grid), "wrong ICE curves for another model")
+    expect_close(out.mean(axis=0), expected.mean(axis=0), "the average ICE curve is not the PDP")
+    expect_close(out, expected, "wrong ICE curves for another model")
 
 
 @check(ICE, "centring uses the first grid value, even when the grid is not sorted", hidden=True)

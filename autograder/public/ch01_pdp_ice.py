@@ -9,6 +9,10 @@ from autograder.checks import CheckFailed, check, expect, expect_close, expect_s
 from autograder.answers.ch01_pdp_ice import mean_with_fixed, row_with_feature
 from autograder.testmodels.ch01_pdp_ice import QuadraticModel, random_table
 
+# The modules this chapter's grading workers import before the fork (the fork server in autograder.sandbox):
+# every submission's worker starts with them loaded instead of paying for the imports again.
+WORKER_PRELOAD = ("numpy",)
+
 # ---------------------------------------------------------------------------
 # standardize
 # ---------------------------------------------------------------------------

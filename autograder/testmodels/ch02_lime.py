@@ -59,6 +59,8 @@ class WordVectorizer:
     becomes exactly ``length`` token ids (padded with 0 or truncated).
     """
 
+    REMOTE_METHODS = ("vocabulary_size", "get_vocabulary")  # what the grader's stand-in answers (autograder.remote)
+
     def __init__(self, vocabulary: Sequence[str], length: int = 12):
         self.vocabulary = [str(w) for w in vocabulary]
         self.index = {w: i + 2 for i, w in enumerate(self.vocabulary)}
@@ -90,6 +92,8 @@ class WordSigmoidModel:
     ``predict(x)`` and ``model(x)`` both work. With ``max_calls`` set, calling the
     model more often than that in one exercise call raises, to catch one call per text.
     """
+
+    REMOTE_METHODS = ("predict",)  # like a Keras model: model(x) and model.predict(x) (autograder.remote)
 
     def __init__(self, vectorizer: WordVectorizer, weights: Dict[str, float], bias: float = 0.0,
                  max_calls: Optional[int] = None):

@@ -1,0 +1,270 @@
+"""Test models that stay in the grader: the student's code gets an opaque callable.
+
+A check passes models to the student's function (``predict=QuadraticModel(...)``,
+``classifier_fn=...``, injected globals such as ``text_model``). If the object
+itself were sent to the sandboxed worker, the student's code could read its
+parameters (``predict.linear``), or test ``type(predict).__name__`` and return a
+closed form for the public test models only. So, in the standalone grader, such
+a model never leaves the grader's process: the worker gets a :class:`TestModel`
+stand-in, and calling it sends the arguments over the worker's channel, the
+grader runs the real model and sends back the result (one call = one round trip,
+so a correct, batched solution pays one round trip per batch). Hidden checks can
+then use model classes that exist only in the grader (``autograder/hidden/``),
+and counting calls works on the real object (``max_calls``).
+
+The rule (:func:`should_proxy`), applied to every keyword argument of a check's
+``call(...)``, to the values of ``_inject`` and to the items of tuples, lists and
+dicts among them:
+
+* a **callable** (function, bound method or instance with ``__call__``) whose
+  class — or, for a function, whose module — belongs to the grader's own
+  packages (``autograder``, ``imlbook``, ``tests``) is replaced by a
+  :class:`TestModel`; it answers ``__call__`` and the method names its class lists
+  in ``REMOTE_METHODS`` (e.g. ``("predict",)``), nothing else;
+* everything else is pickled to the worker as before: arrays, data, and objects
+  that must be real there — Keras models, scikit-learn estimators, anything whose
+  class derives from ``keras``, ``tensorflow``, ``torch`` or ``sklearn`` classes, and
+  any class that sets ``SANDBOX_LOCAL = True``.
+
+In the student's own kernel (``self_check``) nothing changes: the public test
+models are shipped to students anyway.
+"""
+from __future__ import annotations
+
+import builtins
+import json
+import threading
+import types
+from typing import Any, Callable, Dict, Tuple
+
+import numpy as np
+
+GRADER_PACKAGES = ("autograder", "imlbook", "tests")
+LOCAL_LIBRARIES = ("keras", "tensorflow", "tf_keras", "torch", "sklearn", "lightgbm", "xgboost")
+MAX_DEPTH = 3
+
+
+# ----------------------------------------------------------------------------
+# The grader's side
+# ----------------------------------------------------------------------------
+def _root(module: Any) -> str:
+    return str(module or "").split(".", 1)[0]
+
+
+def should_proxy(obj: Any) -> bool:
+    """Whether ``obj`` stays in the grader and the worker gets a :class:`TestModel` (see the module docstring)."""
+    if isinstance(obj, type) or not callable(obj) or isinstance(obj, (np.ndarray, np.generic)):
+        return False
+    if getattr(obj, "SANDBOX_LOCAL", False):
+        return False
+    if isinstance(obj, (types.FunctionType, types.MethodType, types.BuiltinFunctionType)):
+        return _root(getattr(obj, "__module__", "")) in GRADER_PACKAGES
+    mro = type(obj).__mro__
+    if any(_root(c.__module__) in LOCAL_LIBRARIES for c in mro):
+        return False
+    return _root(type(obj).__module__) in GRADER_PACKAGES
+
+
+def stub_out(kwargs: Dict[str, Any], registry: Dict[int, Any]) -> Dict[str, Any]:
+    """``kwargs`` with every model that stays in the grader replaced by a :class:`TestModel` (kept in ``registry``)."""
+
+    def swap(value: Any, depth: int) -> Any:
+        if should_proxy(value):
+            for key, known in registry.items():
+                if known is value:
+                    break
+            else:
+                key = len(registry) + 1
+                registry[key] = value
+            methods = tuple(m for m in getattr(value, "REMOTE_METHODS", ()) if isinstance(m, str)
+                            and not m.startswith("_") and callable(getattr(value, m, None)))
+            return TestModel(key, methods)
+        if depth >= MAX_DEPTH:
+            return value
+        if type(value) is dict:
+            return {k: swap(v, depth + 1) for k, v in value.items()}
+        if type(value) in (list, tuple):
+            return type(value)(swap(v, depth + 1) for v in value)
+        return value
+
+    return {k: swap(v, 0) for k, v in kwargs.items()}
+
+
+def answer(registry: Dict[int, Any], request: dict) -> dict:
+    """Run one model call the worker asked for; the reply the worker receives (pickled: grader -> worker is trusted)."""
+    try:
+        model = registry[int(request["id"])]
+        method = str(request.get("method", "__call__"))
+        if method != "__call__" and method not in getattr(model, "REMOTE_METHODS", ()):
+            raise AttributeError(f"the test model has no method {method!r}")
+        fn = model if method == "__call__" else getattr(model, method)
+        args = decode_args(request.get("args", []))
+        kwargs = decode_args(request.get("kwargs", {"__dict__": {}}))
+        if not isinstance(args, list) or not isinstance(kwargs, dict):
+            raise TypeError("bad arguments")
+        value = fn(*args, **kwargs)
+        tensor = hasattr(value, "numpy") and type(value) is not np.ndarray
+        return {"ok": True, "value": plain(value), "tensor": bool(tensor)}
+    except Exception as exc:  # noqa: BLE001 - the model's own errors go back to the student's code
+        name = type(exc).__name__
+        return {"ok": False, "error": name if isinstance(getattr(builtins, name, None), type) else "RuntimeError",
+                "message": str(exc)[:500]}
+
+
+def plain(value: Any, depth: int = 0) -> Any:
+    """A model's output as plain data (ndarray subclasses become ndarrays)."""
+    if depth > MAX_DEPTH + 2:
+        raise TypeError("the test model returned data nested too deeply")
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return np.array(value, copy=True).view(np.ndarray)
+    if hasattr(value, "numpy"):
+        return np.array(value.numpy(), copy=True)
+    if isinstance(value, (list, tuple)):
+        items = [plain(v, depth + 1) for v in value]
+        return tuple(items) if isinstance(value, tuple) else items
+    if isinstance(value, dict):
+        return {k: plain(v, depth + 1) for k, v in value.items()}
+    raise TypeError(f"the test model returned a {type(value).__name__}")
+
+
+# ----------------------------------------------------------------------------
+# Arguments from the worker (untrusted): JSON with typed arrays, no pickles
+# ----------------------------------------------------------------------------
+ARRAY_KINDS = "biufU"
+
+
+def encode_args(value: Any, depth: int = 0) -> Any:
+    """What the student's code passes to a model, as JSON-able data (worker side)."""
+    if depth > 8:
+        raise TypeError("arguments nested too deeply")
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, np.generic):
+        return value.item() if not isinstance(value, (np.bytes_,)) else bytes(value).decode("utf-8", "replace")
+    if hasattr(value, "numpy") and not isinstance(value, np.ndarray):
+        value = value.numpy()
+    if isinstance(value, np.ndarray):
+        arr = np.asarray(value)
+        if arr.dtype.kind in "OS":
+            arr = np.vectorize(lambda v: v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v),
+                               otypes=[str])(arr) if arr.size else arr.astype(str)
+        if arr.dtype.kind not in ARRAY_KINDS:
+            raise TypeError(f"cannot send an array of dtype {arr.dtype} to the test model")
+        return {"__arr__": {"dtype": arr.dtype.str, "shape": list(arr.shape),
+                            "data": arr.tolist() if arr.dtype.kind == "U" else _b64(arr)}}
+    if isinstance(value, tuple):
+        return {"__tuple__": [encode_args(v, depth + 1) for v in value]}
+    if isinstance(value, list):
+        return [encode_args(v, depth + 1) for v in value]
+    if isinstance(value, dict):
+        return {"__dict__": {str(k): encode_args(v, depth + 1) for k, v in value.items()}}
+    if hasattr(value, "__array__"):
+        return encode_args(np.asarray(value), depth + 1)
+    raise TypeError(f"cannot send a {type(value).__name__} to the test model")
+
+
+def _b64(arr: np.ndarray) -> str:
+    import base64
+    return base64.b64encode(np.ascontiguousarray(arr).tobytes()).decode("ascii")
+
+
+def decode_args(data: Any, depth: int = 0) -> Any:
+    """Inverse of :func:`encode_args`, for untrusted input: numbers, strings, lists, tuples, dicts, plain arrays."""
+    if depth > 9:
+        raise ValueError("arguments nested too deeply")
+    if data is None or isinstance(data, (bool, int, float, str)):
+        return data
+    if isinstance(data, list):
+        return [decode_args(v, depth + 1) for v in data]
+    if isinstance(data, dict) and len(data) == 1:
+        (tag, inner), = data.items()
+        if tag == "__tuple__" and isinstance(inner, list):
+            return tuple(decode_args(v, depth + 1) for v in inner)
+        if tag == "__dict__" and isinstance(inner, dict):
+            return {str(k): decode_args(v, depth + 1) for k, v in inner.items()}
+        if tag == "__arr__" and isinstance(inner, dict):
+            dtype = np.dtype(str(inner["dtype"]))
+            shape = tuple(int(s) for s in inner["shape"])
+            if dtype.kind not in ARRAY_KINDS or any(s < 0 for s in shape):
+                raise ValueError("unexpected array")
+            if dtype.kind == "U":
+                arr = np.array(inner["data"], dtype=dtype).reshape(shape)
+            else:
+                import base64
+                arr = np.frombuffer(base64.b64decode(inner["data"]), dtype=dtype).reshape(shape).copy()
+            return arr
+    raise ValueError("unexpected argument data from the worker")
+
+
+# ----------------------------------------------------------------------------
+# The worker's side
+# ----------------------------------------------------------------------------
+_channel: Dict[str, Any] = {}
+_lock = threading.Lock()
+
+
+def connect(send: Callable[[bytes], None], receive: Callable[[], Any]) -> None:
+    """Called by the worker before it reads a request: how a :class:`TestModel` reaches the grader."""
+    _channel["send"], _channel["receive"] = send, receive
+
+
+class _Tensor(np.ndarray):
+    """What a model that returns tensors returns through the channel: an array that also has ``.numpy()``."""
+
+    def numpy(self):
+        return np.asarray(self).copy()
+
+
+class TestModel:
+    """A model that lives in the grader. Call it like the model it stands for: ``predict(X)``.
+
+    Only ``__call__`` and the model's prediction methods (e.g. ``.predict``) exist here; its
+    parameters do not.
+    """
+
+    __slots__ = ("_id", "_methods")
+
+    def __init__(self, model_id: int, methods: Tuple[str, ...] = ()):
+        self._id, self._methods = model_id, tuple(methods)
+
+    def __reduce__(self):
+        return (TestModel, (self._id, self._methods))
+
+    def __repr__(self) -> str:
+        return "<test model: predictions only>"
+
+    def __call__(self, *args, **kwargs):
+        return _remote_call(self._id, "__call__", args, kwargs)
+
+    def __getattr__(self, name: str):
+        if name in ("_id", "_methods"):
+            raise AttributeError(name)
+        if name in self._methods:
+            model_id = self._id
+            return lambda *args, **kwargs: _remote_call(model_id, name, args, kwargs)
+        raise AttributeError(f"the test model only predicts: it has no attribute {name!r}")
+
+
+def _remote_call(model_id: int, method: str, args, kwargs):
+    if "send" not in _channel:
+        raise RuntimeError("the test model cannot be called here")
+    message = {"kind": "model_call", "id": model_id, "method": method,
+               "args": encode_args(list(args)), "kwargs": encode_args(dict(kwargs))}
+    with _lock:
+        _channel["send"](json.dumps(message).encode("utf-8"))
+        reply = _channel["receive"]()
+    if not reply.get("ok"):
+        exc_type = getattr(builtins, str(reply.get("error")), RuntimeError)
+        if not (isinstance(exc_type, type) and issubclass(exc_type, Exception)):
+            exc_type = RuntimeError
+        raise exc_type(reply.get("message", ""))
+    value = reply["value"]
+    if reply.get("tensor") and isinstance(value, np.ndarray):
+        value = value.view(_Tensor)
+    return value
