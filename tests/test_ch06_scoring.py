@@ -116,7 +116,7 @@ def test_encode_decode_round_trip(example):
 
 
 def test_register_and_load_by_name_and_version(example, tmp_path):
-    import mlflow
+    mlflow = pytest.importorskip("mlflow", reason="mlflow-skinny is not installed (see requirements.txt)")
 
     from imlbook.ch06_deploy.store import use_local_store
 

@@ -42,12 +42,22 @@ def reference_ranks(explanation):
 
 
 @pytest.fixture(scope="module")
-def tracking(tmp_path_factory):
+def store_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("mlflow")
+    store.use_local_store(folder)          # creates the SQLite database once per module (a few seconds)
+    return folder
+
+
+@pytest.fixture
+def tracking(store_folder):
+    """MLflow pointed at this module's store for one test (re-applied each time: the tracking URI
+    is global to the process, and other tests may point it elsewhere in between)."""
     import mlflow
 
-    uri = store.use_local_store(tmp_path_factory.mktemp("mlflow"))
+    store.use_local_store(store_folder)
     yield mlflow
     mlflow.set_tracking_uri(None)
+    mlflow.set_registry_uri(None)
 
 
 def new_run(mlflow):
