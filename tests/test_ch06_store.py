@@ -1,7 +1,6 @@
 """Chapter 6 run store: explanations logged to an MLflow run (local SQLite store) come back ranked
 exactly as they went in, and every way of failing says which."""
 import json
-import warnings
 from pathlib import Path
 
 import numpy as np
