@@ -1,0 +1,225 @@
+"""The scoring service of chapter 6: FastAPI, served by uvicorn.
+
+At start it loads version ``version`` of the registered model ``name`` (the model and its scoring
+explainer, :func:`imlbook.ch06_deploy.scoring.load_registered_model`) from the MLflow store at
+``tracking_uri``. Endpoints:
+
+* ``GET /health`` — ``{"model_loaded": true, "model": name, "version": v}`` (200), or 503 with
+  ``model_loaded: false`` and the load error.
+* ``POST /score`` — body: a JSON list of rows (objects with exactly the model's raw columns), or
+  ``{"rows": [...]}``. Answer: :func:`imlbook.ch06_deploy.scoring.score`'s dict. Bad input gets a
+  4xx JSON ``{"error": ..., "problems": [...]}``: 400 not JSON, 413 body over ``max_body_bytes``
+  or more than ``max_rows`` rows, 415 not ``application/json``, 422 empty list / missing or extra
+  columns / wrong types / unknown categories (each problem names its row and column).
+
+Run it::
+
+    python -m imlbook.ch06_deploy.service --store STORE_FOLDER --name census --version 1 --port 8000
+"""
+
+import argparse
+import json
+import threading
+from contextlib import asynccontextmanager, contextmanager
+
+MAX_ROWS = 200
+MAX_BODY_BYTES = 256 * 1024
+
+
+def create_app(name: str, version, store=None, max_rows: int = MAX_ROWS, max_body_bytes: int = MAX_BODY_BYTES):
+    """The FastAPI app; ``store`` is the folder of a local store (see
+    :func:`imlbook.ch06_deploy.store.use_local_store`), or None for MLflow's current tracking URI."""
+    from fastapi import FastAPI, Request
+    from fastapi.concurrency import run_in_threadpool
+    from fastapi.responses import JSONResponse
+
+    state = {"model": None, "explainer": None, "error": None}
+    lock = threading.Lock()     # shap's KernelExplainer keeps per-call state: one explanation at a time
+
+    @asynccontextmanager
+    async def lifespan(app):
+        from . import scoring
+        from .store import use_local_store
+
+        try:
+            if store is not None:
+                use_local_store(store)
+            model, explainer = scoring.load_registered_model(name, version)
+            scoring.score(explainer.background.iloc[:1], model, explainer)   # warm up: imports shap, builds it
+            state["model"], state["explainer"] = model, explainer
+        except Exception as error:  # the service stays up and /health says why it has no model
+            state["error"] = f"{type(error).__name__}: {error}"
+        yield
+
+    app = FastAPI(title="imlbook scoring service", lifespan=lifespan)
+
+    def error(status: int, message: str, problems=()):
+        return JSONResponse({"error": message, "problems": list(problems)}, status_code=status)
+
+    @app.get("/health")
+    def health():
+        loaded = state["model"] is not None
+        body = {"model_loaded": loaded, "model": name, "version": str(version)}
+        if not loaded:
+            body["error"] = state["error"] or "the model is still loading"
+        return JSONResponse(body, status_code=200 if loaded else 503)
+
+    @app.post("/score")
+    async def score_endpoint(request: Request):
+        from .scoring import score
+
+        if state["model"] is None:
+            return error(503, "the model is not loaded", [state["error"] or "still loading"])
+        content_type = request.headers.get("content-type", "")
+        if content_type.split(";")[0].strip().lower() != "application/json":
+            return error(415, f"send JSON with Content-Type: application/json, got {content_type or 'none'!r}")
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > max_body_bytes:
+            return error(413, f"the body has {declared} bytes; the limit is {max_body_bytes}")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > max_body_bytes:
+                return error(413, f"the body is over the limit of {max_body_bytes} bytes")
+        try:
+            payload = json.loads(bytes(body))
+        except (ValueError, UnicodeDecodeError) as problem:
+            return error(400, "the body is not valid JSON", [str(problem)])
+        if isinstance(payload, dict) and set(payload) == {"rows"}:
+            payload = payload["rows"]
+        if isinstance(payload, list) and len(payload) > max_rows:
+            return error(413, f"{len(payload)} rows; the limit is {max_rows} per request")
+        explainer = state["explainer"]
+        problems = explainer.schema.problems(payload)
+        if problems:
+            return error(422, "the rows do not match the model's columns", problems)
+        def locked_score():
+            with lock:
+                return score(payload, state["model"], explainer)
+
+        result = await run_in_threadpool(locked_score)
+        return JSONResponse(result)
+
+    return app
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now (the OS picks it)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def background_service(store, name: str, version, max_rows: int = MAX_ROWS, max_body_bytes: int = MAX_BODY_BYTES,
+                       start_timeout_s: float = 120.0):
+    """Run the service with uvicorn in a child process on a free 127.0.0.1 port; yield its base URL
+    (``http://127.0.0.1:PORT``) once ``/health`` answers, and stop the process on exit. Raises
+    ``RuntimeError`` with the child's output if it exits or does not answer in time."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+    import time
+
+    import httpx
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
+    log = tempfile.TemporaryFile()
+    command = [sys.executable, "-m", "imlbook.ch06_deploy.service", "--store", str(store), "--name", name,
+               "--version", str(version), "--port", str(port), "--max-rows", str(max_rows),
+               "--max-body-bytes", str(max_body_bytes)]
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+
+    def output():
+        log.seek(0)
+        return log.read().decode(errors="replace")[-4000:]
+
+    try:
+        deadline = time.monotonic() + start_timeout_s
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"the service exited with code {process.returncode}:\n{output()}")
+            try:
+                if httpx.get(f"{url}/health", timeout=2).status_code in (200, 503):
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the service did not answer on {url} within {start_timeout_s} s:\n{output()}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def load_test(url: str, bodies, expected, n_requests: int = 300, clients: int = 6, timeout_s: float = 60.0) -> dict:
+    """Send ``n_requests`` POST /score requests from ``clients`` concurrent HTTP clients (threads,
+    one ``httpx.Client`` each), request i with body ``bodies[i % len(bodies)]``, and compare each
+    answer with ``expected[i % len(bodies)]`` (predictions and names equal, local values within
+    1e-9). Returns throughput (requests/s), latency percentiles (ms), and the number and first few
+    of the wrong answers (``wrong``, ``wrong_examples``)."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+    import numpy as np
+
+    def same(answer, reference):
+        return (answer.get("predictions") == reference["predictions"]
+                and answer.get("feature_names") == reference["feature_names"]
+                and np.allclose(answer.get("local_importance_values"), reference["local_importance_values"],
+                                rtol=0, atol=1e-9))
+
+    def worker(indices):
+        results = []
+        with httpx.Client(base_url=url, timeout=timeout_s) as client:
+            for i in indices:
+                start = time.perf_counter()
+                response = client.post("/score", json=bodies[i % len(bodies)])
+                elapsed = time.perf_counter() - start
+                ok = response.status_code == 200 and same(response.json(), expected[i % len(bodies)])
+                results.append((elapsed, ok, None if ok else f"request {i}: {response.status_code} {response.text[:200]}"))
+        return results
+
+    shares = [list(range(k, n_requests, clients)) for k in range(clients)]
+    start = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        results = [item for part in pool.map(worker, shares) for item in part]
+    wall = time.perf_counter() - start
+    latency = np.array([elapsed for elapsed, _, _ in results]) * 1000
+    wrong = [message for _, ok, message in results if not ok]
+    return {"requests": len(results), "clients": clients, "wall_s": wall, "throughput_rps": len(results) / wall,
+            "latency_ms": {f"p{q}": float(np.percentile(latency, q)) for q in (50, 90, 95, 99)} | {"max": float(latency.max())},
+            "wrong": len(wrong), "wrong_examples": wrong[:3]}
+
+
+def main(argv=None):
+    import uvicorn
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--store", required=True, help="folder of the local MLflow store")
+    parser.add_argument("--name", required=True, help="registered model name")
+    parser.add_argument("--version", required=True, help="registered model version")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--max-rows", type=int, default=MAX_ROWS)
+    parser.add_argument("--max-body-bytes", type=int, default=MAX_BODY_BYTES)
+    args = parser.parse_args(argv)
+    app = create_app(args.name, args.version, args.store, args.max_rows, args.max_body_bytes)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()
