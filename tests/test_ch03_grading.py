@@ -428,3 +428,26 @@ def test_the_answers_agree_with_brute_force_enumeration():
             for S in combinations(others, k):
                 brute[j] += factorial(k) * factorial(5 - k) / factorial(6) * (v(S + (j,)) - v(S))
     np.testing.assert_allclose(exact_shapley(model, x, B), brute, atol=1e-12)
+
+
+def test_a_list_of_records_reaches_the_checks_as_tuples():
+    """global_importance returns [(name, value), ...]: coerce turns such a list into a tuple of coerced
+    pairs (it used to refuse it as 'not numbers'), and the worker's wire format carries it unchanged."""
+    import numpy as np
+
+    from autograder import wire
+    from autograder.checks import CheckFailed, coerce
+
+    out = coerce([("age", np.float32(0.5)), ("sex", 1)])
+    assert type(out) is tuple and all(type(pair) is tuple and len(pair) == 2 for pair in out)
+    assert [n for n, _ in out] == ["age", "sex"] and [float(v) for _, v in out] == [0.5, 1.0]
+    assert all(type(v) is np.ndarray for _, v in out)
+    again = wire.check_plain(wire.loads(wire.dumps(out)))
+    assert [n for n, _ in again] == ["age", "sex"] and [float(v) for _, v in again] == [0.5, 1.0]
+    assert type(coerce([1.0, 2.0])) is np.ndarray  # plain numeric lists are still arrays
+    try:
+        coerce([("x", object())])
+    except CheckFailed:
+        pass
+    else:
+        raise AssertionError("an object inside a record must be refused")
