@@ -90,6 +90,10 @@ def check_claims(text):
     assert [r[0] for r in rows] == ["red", "green", "blue"], rows
     assert all(abs(float(a) - float(b)) < 1e-4 and float(rho) > 0.6 for _, a, b, rho in rows), rows
     assert abs(float(rows[0][3]) - 0.73) <= 0.02, rows[0]  # quoted in the answer (the computation has no training)
+    tiles = re.search(r"'red': (\d+) of 49 tiles push it up in both maps, (\d+) of them in the lower four rows of tiles "
+                      r"\(the suit\), (\d+) in the upper three; signs agree on (\d+)% of the tiles", text)
+    assert tiles and int(tiles.group(2)) > 0 and int(tiles.group(3)) > 0, tiles  # suit below, face and hair above
+    assert tiles.group(4) == "84", tiles.group(0)  # quoted in the answer
 
 
 def test_release_notebook_runs_up_to_its_first_self_check(tmp_path):
