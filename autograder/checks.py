@@ -211,7 +211,8 @@ def coerce(value: Any, _depth: int = 0) -> Any:
     """Turn a student's return value into plain, trustworthy data.
 
     Arrays, tensors, lists of numbers and numeric scalars become ``float64``
-    NumPy arrays (scalars become 0-d arrays); tuples stay tuples; dicts keep
+    NumPy arrays (scalars become 0-d arrays); tuples, and lists of records (lists
+    holding strings, tuples or dicts), become tuples; dicts keep
     string keys; strings and ``None`` pass through. Anything else raises
     :class:`CheckFailed`, so no student-defined ``__eq__`` ever reaches a check.
     """
@@ -232,6 +233,11 @@ def coerce(value: Any, _depth: int = 0) -> Any:
         return out
     if isinstance(value, numbers.Real) or isinstance(value, np.generic):
         return np.asarray(float(value))
+    if isinstance(value, list) and any(isinstance(v, (str, tuple, dict)) for v in value):
+        # a list of records, e.g. [("age", 0.12), ...]: items are coerced one by one, into a tuple
+        if len(value) > 100_000:
+            raise CheckFailed(f"the result has {len(value)} items, far more than expected")
+        return tuple(coerce(v, _depth + 1) for v in value)
     if isinstance(value, list) and value and all(isinstance(v, np.ndarray) for v in value) \
             and len({v.shape for v in value}) > 1:
         raise CheckFailed("the result is a list of arrays of different shapes")
