@@ -55,7 +55,7 @@ def test_dashboard_answer_claims(solution):
     top5 = re.findall(r"^  (\w[\w ]*?)\s+(0\.\d{4})$", text, re.M)
     assert [n for n, _ in top5] == ["worst perimeter", "worst concave points", "worst radius", "worst area",
                                     "mean concave points"]
-    assert 0.042 <= min(float(v) for _, v in top5) and max(float(v) for _, v in top5) <= 0.075
+    assert (round(min(float(v) for _, v in top5), 3), round(max(float(v) for _, v in top5), 3)) == (0.042, 0.075)
     assert "worst perimeter, worst concave points, worst radius, worst\narea and mean concave points" in answer
     assert _number(text, r"base value \(mean P\(benign\) on the background\): (\S+)") == 0.616
     assert "test row 0: true class malignant, predicted P(benign) = 0.010" in text
