@@ -3,12 +3,12 @@
 Several exercises return objects (an ``Explanation``, a shap explainer, a fitted surrogate). A check
 never receives them: it passes a reader from :mod:`autograder.testmodels.ch05_practice` as
 ``THEN``, which calls the promised method or ``predict`` next to the student's code and returns
-plain values.
+plain values (the framework's ``_then`` argument, :data:`autograder.checks.THEN`).
 """
 import numpy as np
 
 from autograder.answers.ch05_practice import linear_shap, raw_sums, sklearn_permutation, transformer_owner
-from autograder.checks import THEN, CheckFailed, StudentError, check, expect, expect_close, expect_shape
+from autograder.checks import CheckFailed, StudentError, check, expect, expect_close, expect_shape
 from autograder.testmodels.ch05_practice import (CallMethod, ExplainRows, RecordingModel, SurrogateProbe,
                                                  fitted_estimator, fitted_transformer, r2, random_table,
                                                  squared_error)
