@@ -34,7 +34,7 @@ from typing import Any, Callable, Dict, List, Optional
 import numpy as np
 
 __all__ = [
-    "Check", "CheckFailed", "NotAttempted", "StudentError", "Timeout",
+    "THEN", "Check", "CheckFailed", "NotAttempted", "StudentError", "Timeout",
     "check", "expect", "expect_close", "expect_shape", "coerce", "invoke",
     "exercise_checks", "load_checks", "all_exercises", "max_points",
 ]
@@ -233,6 +233,9 @@ def coerce(value: Any, _depth: int = 0) -> Any:
         return out
     if isinstance(value, numbers.Real) or isinstance(value, np.generic):
         return np.asarray(float(value))
+    names = _as_strings(value)
+    if names is not None:
+        return names
     if isinstance(value, list) and any(isinstance(v, (str, tuple, dict)) for v in value):
         # a list of records, e.g. [("age", 0.12), ...]: items are coerced one by one, into a tuple
         if len(value) > 100_000:
@@ -255,7 +258,26 @@ def coerce(value: Any, _depth: int = 0) -> Any:
     raise CheckFailed(f"expected numbers or arrays, got a {type(value).__name__}")
 
 
+def _as_strings(value: Any, _depth: int = 0) -> Optional[tuple]:
+    """A non-empty list or array of strings (or of such lists, e.g. names ranked per row) as nested
+    tuples of ``str``; ``None`` for anything else. Exercises that return feature names need this."""
+    if _depth > 2:
+        return None
+    if isinstance(value, np.ndarray) and value.dtype.kind in "UO" and value.size and value.ndim in (1, 2):
+        value = value.tolist()
+    if not isinstance(value, (list, tuple)) or not value:
+        return None
+    if all(type(v) is str or isinstance(v, np.str_) for v in value):
+        return tuple(str(v) for v in value)
+    if isinstance(value, list) and all(isinstance(v, (list, tuple, np.ndarray)) for v in value):
+        rows = [_as_strings(v, _depth + 1) for v in value]
+        if all(r is not None for r in rows):
+            return tuple(rows)
+    return None
+
+
 INJECT = "_inject"  # kwargs key: globals to provide to the student's function for one call
+THEN = "_then"  # kwargs key: a picklable ``then(result, kwargs)`` that turns an object into plain data
 
 
 def invoke(fn: Callable[..., Any], kwargs: Dict[str, Any]) -> Dict[str, Any]:
@@ -267,6 +289,13 @@ def invoke(fn: Callable[..., Any], kwargs: Dict[str, Any]) -> Dict[str, Any]:
     set in the function's module namespace for this call only and the previous
     values are restored afterwards.
 
+    ``kwargs[THEN]`` (optional) is a picklable callable ``then(result, kwargs)`` applied to a
+    non-``None`` result, in the same process, before coercion: it reads what a check needs from
+    a result that is an object rather than numbers — a method of an instance when the exercise is a
+    class, predictions of a fitted surrogate, values from an explainer — and may read the arguments
+    after the call (e.g. a test model's record of its calls). What it raises counts as the student's
+    error, and ``None`` from it means "not attempted" (a method still being the stub).
+
     ``args_after`` holds every NumPy-array argument as it is after the call, so
     a check can tell whether the student's function modified its input.
     Raises :class:`NotAttempted` for a ``None`` result and :class:`StudentError`
@@ -274,12 +303,15 @@ def invoke(fn: Callable[..., Any], kwargs: Dict[str, Any]) -> Dict[str, Any]:
     """
     kwargs = dict(kwargs)
     inject = kwargs.pop(INJECT, None) or {}
+    then = kwargs.pop(THEN, None)
     namespace = getattr(fn, "__globals__", None)
     saved = {k: namespace[k] for k in inject if namespace is not None and k in namespace}
     try:
         if namespace is not None:
             namespace.update(inject)
         value = fn(**kwargs)
+        if then is not None and value is not None:
+            value = then(value, kwargs)
     except (CheckFailed, NotAttempted):
         raise
     except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt too

@@ -21,6 +21,11 @@ BANNED_MODULES = ("autograder",)
 MAX_NOTEBOOK_BYTES = 64 * 1024 ** 2  # larger files are refused unread (outputs of big plots rarely exceed a few MB)  # a submission may not import the grader or its test models
 
 
+# An exercise is a function or a class (the class's methods are the student's part; checks reach
+# them through ``autograder.checks.THEN``).
+EXERCISE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
 class NotebookUnreadable(Exception):
     """The file is not a notebook we can read (not JSON, no cells, empty...)."""
 
@@ -92,7 +97,7 @@ def non_code_definitions(path: Path, exercises: List[str]) -> Dict[str, str]:
         if not isinstance(src, str):
             continue
         for ex in exercises:
-            if ex not in out and re.search(rf"^\s*def\s+{re.escape(ex)}\s*\(", src, re.M):
+            if ex not in out and re.search(rf"^\s*(def|class)\s+{re.escape(ex)}\b", src, re.M):
                 out[ex] = f"a {cell.get('cell_type', 'non-code')} cell (cell {i + 1})"
     return out
 
@@ -191,18 +196,17 @@ def extract(path: Path, exercises: List[str]) -> Extraction:
     found: Dict[str, str] = {}
     problems: Dict[str, str] = {}
     chosen: Dict[str, Tuple[int, ast.stmt]] = {}
-    missing = [ex for ex in exercises if not (ex in definitions and
-                                              isinstance(definitions[ex][1], (ast.FunctionDef, ast.AsyncFunctionDef)))]
+    missing = [ex for ex in exercises if not (ex in definitions and isinstance(definitions[ex][1], EXERCISE_NODES))]
     misplaced = non_code_definitions(path, missing) if missing else {}
     for ex in exercises:
-        if ex in definitions and isinstance(definitions[ex][1], (ast.FunctionDef, ast.AsyncFunctionDef)):
+        if ex in definitions and isinstance(definitions[ex][1], EXERCISE_NODES):
             o, node, cell = definitions[ex]
             chosen[ex] = (o, node)
             found[ex] = f"cell {cell.index + 1}"
         elif ex in syntax_errors:
             problems[ex] = f"your exercise cell has a syntax error: {syntax_errors[ex]}"
-        elif any(re.search(rf"def\s+{re.escape(ex)}\b", src) for src, _ in broken_sources):
-            message = next(m for src, m in broken_sources if re.search(rf"def\s+{re.escape(ex)}\b", src))
+        elif any(re.search(rf"(def|class)\s+{re.escape(ex)}\b", src) for src, _ in broken_sources):
+            message = next(m for src, m in broken_sources if re.search(rf"(def|class)\s+{re.escape(ex)}\b", src))
             problems[ex] = f"the cell that defines `{ex}` has a syntax error: {message}"
         elif ex in misplaced:
             problems[ex] = (f"`{ex}` is defined in {misplaced[ex]}, not in a code cell: change that cell's type "

@@ -328,9 +328,9 @@ class _Restoring:
         self.fn, self.saved = fn, saved
         self.__globals__ = getattr(fn, "__globals__", None)
 
-    def __call__(self, **kwargs):
+    def __call__(self, *args, **kwargs):
         try:
-            return self.fn(**kwargs)
+            return self.fn(*args, **kwargs)
         finally:
             _restore(self.saved)
 
@@ -417,8 +417,11 @@ def serve(req_fd: int, resp_fd: int, jail: bool = False, workdir: str = ".", max
             _respond(resp_fd, {"ok": False, "kind": "student_error",
                                "summary": f"`{request['exercise']}` is not a function", "where": ""})
             continue
+        kwargs = request["kwargs"]
+        if callable(kwargs.get(checks.THEN)):  # the reader runs student methods too: restore after it as well
+            kwargs[checks.THEN] = _Restoring(kwargs[checks.THEN], saved)
         try:
-            out = invoke(_Restoring(fn, saved), request["kwargs"])
+            out = invoke(_Restoring(fn, saved), kwargs)
             payload = {"ok": True, "value": out["value"], "args_after": out["args_after"]}
             size = _encoded_size(payload)
             if size > max_bytes:  # say so at once instead of encoding hundreds of MB the grader will refuse

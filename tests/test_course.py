@@ -64,7 +64,8 @@ def test_notebook_structure_matches_the_checks(chapter):
     nb = nbformat.read(next((ROOT / "source" / chapter).glob("*.ipynb")), as_version=4)
     cells = {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells if "nbgrader" in c.metadata}
     for ex in chapters()[chapter]:
-        assert cells[ex].metadata["nbgrader"]["solution"] and f"def {ex}(" in cells[ex].source
+        assert cells[ex].metadata["nbgrader"]["solution"]
+        assert re.search(rf"^(def {ex}\(|class {ex}\b)", cells[ex].source, re.M)  # a function or a class
         check_cell = cells[f"check_{ex}"]
         meta = check_cell.metadata["nbgrader"]
         assert meta["grade"] and meta["locked"]

@@ -1,0 +1,448 @@
+"""The chapter-5 grader grades: reference full marks, stub zero, wrong answers lose marks, other
+correct answers keep full marks, the same notebook always gets the same points.
+
+Every submission is the real release notebook with its exercise cells filled in (the reference
+solution from source/ except the one exercise under test), graded by the real grader: extraction,
+sandboxed worker, checks. ``Explanation`` is a class: the grader extracts the class and the checks
+read it through its methods (``autograder.checks.THEN``).
+"""
+import os
+import re
+
+import pytest
+
+from autograder.checks import chapters, max_points
+from autograder.grade import grade_notebook
+from tests import grading_proofs as proofs
+from tests.submissions import make_submission, reference_answers
+
+CH = "ch05_practice"
+EXERCISES = chapters()[CH]
+
+
+def explanation_with(**bodies) -> str:
+    """The reference ``Explanation`` with some methods' bodies replaced: ``name="code"``."""
+    source = reference_answers(CH)["Explanation"]
+    for name, body in bodies.items():
+        pattern = re.compile(rf"(    def {name}\(self[^)]*\):\n        \"\"\"[^\n]*\"\"\"\n)(.*?)(?=\n    def |\Z)", re.S)
+        assert pattern.search(source), name
+        indented = "\n".join("        " + line if line else "" for line in body.strip("\n").splitlines())
+        source = pattern.sub(lambda m: m.group(1) + indented + "\n", source, count=1)
+    return source
+
+
+WRONG = {
+    "Explanation": {
+        "ranked by the signed value": explanation_with(
+            ranked_global_names="order = np.argsort(-self.global_values, kind='stable')\n"
+                                "return [self.feature_names[j] for j in order]",
+            ranked_global_values="return self.global_values[np.argsort(-self.global_values, kind='stable')]"),
+        "ties in reverse order (reversed ascending sort)": explanation_with(
+            ranked_global_names="order = np.argsort(np.abs(self.global_values), kind='stable')[::-1]\n"
+                                "return [self.feature_names[j] for j in order]",
+            ranked_global_values="return self.global_values[np.argsort(np.abs(self.global_values), kind='stable')[::-1]]",
+            ranked_local_names="order = np.argsort(np.abs(self.local_values), axis=1, kind='stable')[:, ::-1]\n"
+                               "return [[self.feature_names[j] for j in row] for row in order]"),
+        "ranked values lose their signs": explanation_with(
+            ranked_global_values="return -np.sort(-np.abs(self.global_values), kind='stable')"),
+        "every row ranked in the global order": explanation_with(
+            ranked_local_names="if self.local_values is None:\n    raise ValueError('global only')\n"
+                               "return [self.ranked_global_names() for _ in self.local_values]",
+            ranked_local_values="if self.local_values is None:\n    raise ValueError('global only')\n"
+                                "order = np.argsort(-np.abs(self.global_values), kind='stable')\n"
+                                "return self.local_values[:, order]"),
+        "top_k ignored": explanation_with(
+            feature_importance_dict="return {n: float(v) for n, v in zip(self.ranked_global_names(), "
+                                    "self.ranked_global_values())}"),
+        "global-only explanation returns empty local rankings": explanation_with(
+            ranked_local_names="if self.local_values is None:\n    return []\n"
+                               "order = np.argsort(-np.abs(self.local_values), axis=1, kind='stable')\n"
+                               "return [[self.feature_names[j] for j in row] for row in order]",
+            ranked_local_values="if self.local_values is None:\n    return np.zeros((0, len(self.feature_names)))\n"
+                                "order = np.argsort(-np.abs(self.local_values), axis=1, kind='stable')\n"
+                                "return np.take_along_axis(self.local_values, order, axis=1)"),
+        "sorts the stored local values in place": explanation_with(
+            ranked_local_values="if self.local_values is None:\n    raise ValueError('global only')\n"
+                                "order = np.argsort(-np.abs(self.local_values), axis=1, kind='stable')\n"
+                                "self.local_values[:] = np.take_along_axis(self.local_values, order, axis=1)\n"
+                                "return self.local_values"),
+    },
+    "choose_explainer": {
+        "tree explainer without the background (path-dependent)": """
+            def choose_explainer(model, background):
+                if type(model).__module__.startswith(("sklearn.tree", "sklearn.ensemble")):
+                    return shap.TreeExplainer(model), "tree"
+                if type(model).__module__.startswith("sklearn.linear_model"):
+                    return shap.LinearExplainer(model, background), "linear"
+                f = model.predict_proba if hasattr(model, "predict_proba") else model.predict
+                return shap.KernelExplainer(f, background), "kernel\"""",
+        "kernel explainer for every model": """
+            def choose_explainer(model, background):
+                f = model.predict_proba if hasattr(model, "predict_proba") else model.predict
+                return shap.KernelExplainer(f, background), "kernel\"""",
+        "decides by attributes (estimators_, coef_)": """
+            def choose_explainer(model, background):
+                if hasattr(model, "estimators_") or hasattr(model, "tree_"):
+                    return shap.TreeExplainer(model, background), "tree"
+                if hasattr(model, "coef_"):
+                    return shap.LinearExplainer(model, background), "linear"
+                f = model.predict_proba if hasattr(model, "predict_proba") else model.predict
+                return shap.KernelExplainer(f, background), "kernel\"""",
+        "linear models recognised by 'Regression' in the name": """
+            def choose_explainer(model, background):
+                name = type(model).__name__
+                if "Forest" in name or "Tree" in name or "Boosting" in name:
+                    return shap.TreeExplainer(model, background), "tree"
+                if "Regression" in name:
+                    return shap.LinearExplainer(model, background), "linear"
+                f = model.predict_proba if hasattr(model, "predict_proba") else model.predict
+                return shap.KernelExplainer(f, background), "kernel\"""",
+    },
+    "permutation_importance": {
+        "shuffles the labels instead of a column": """
+            def permutation_importance(predict, X, y, metric, n_repeats=5, seed=0, greater_is_better=True):
+                X = np.asarray(X, dtype=float); y = np.asarray(y)
+                n, p = X.shape
+                base = metric(y, predict(X))
+                column_seed = np.random.RandomState(seed).randint(2**31)
+                drops = np.zeros((p, n_repeats))
+                for j in range(p):
+                    rng = np.random.RandomState(column_seed); index = np.arange(n); labels = y.copy()
+                    for r in range(n_repeats):
+                        rng.shuffle(index); labels = labels[index]
+                        drops[j, r] = base - metric(labels, predict(X))
+                drops = drops if greater_is_better else -drops
+                return drops.mean(axis=1), drops.std(axis=1)""",
+        "sign inverted for an error metric (greater_is_better ignored)": """
+            def permutation_importance(predict, X, y, metric, n_repeats=5, seed=0, greater_is_better=True):
+                X = np.asarray(X, dtype=float)
+                n, p = X.shape
+                base = metric(y, predict(X))
+                column_seed = np.random.RandomState(seed).randint(2**31)
+                drops = np.zeros((p, n_repeats))
+                for j in range(p):
+                    rng = np.random.RandomState(column_seed); index = np.arange(n); Z = X.copy()
+                    for r in range(n_repeats):
+                        rng.shuffle(index); Z[:, j] = Z[index, j]
+                        drops[j, r] = base - metric(y, predict(Z))
+                return drops.mean(axis=1), drops.std(axis=1)""",
+        "std with ddof=1": """
+            def permutation_importance(predict, X, y, metric, n_repeats=5, seed=0, greater_is_better=True):
+                X = np.asarray(X, dtype=float)
+                n, p = X.shape
+                base = metric(y, predict(X))
+                column_seed = np.random.RandomState(seed).randint(2**31)
+                drops = np.zeros((p, n_repeats))
+                for j in range(p):
+                    rng = np.random.RandomState(column_seed); index = np.arange(n); Z = X.copy()
+                    for r in range(n_repeats):
+                        rng.shuffle(index); Z[:, j] = Z[index, j]
+                        drops[j, r] = base - metric(y, predict(Z))
+                drops = drops if greater_is_better else -drops
+                return drops.mean(axis=1), drops.std(axis=1, ddof=1)""",
+        "its own random generator (not scikit-learn's shuffles)": """
+            def permutation_importance(predict, X, y, metric, n_repeats=5, seed=0, greater_is_better=True):
+                X = np.asarray(X, dtype=float)
+                n, p = X.shape
+                rng = np.random.default_rng(seed)
+                base = metric(y, predict(X))
+                drops = np.zeros((p, n_repeats))
+                for j in range(p):
+                    for r in range(n_repeats):
+                        Z = X.copy(); Z[:, j] = rng.permutation(X[:, j])
+                        drops[j, r] = base - metric(y, predict(Z))
+                drops = drops if greater_is_better else -drops
+                return drops.mean(axis=1), drops.std(axis=1)""",
+        "one predict call per row": """
+            def permutation_importance(predict, X, y, metric, n_repeats=5, seed=0, greater_is_better=True):
+                X = np.asarray(X, dtype=float)
+                n, p = X.shape
+                base = metric(y, predict(X))
+                column_seed = np.random.RandomState(seed).randint(2**31)
+                drops = np.zeros((p, n_repeats))
+                for j in range(p):
+                    rng = np.random.RandomState(column_seed); index = np.arange(n); Z = X.copy()
+                    for r in range(n_repeats):
+                        rng.shuffle(index); Z[:, j] = Z[index, j]
+                        preds = np.array([np.ravel(predict(Z[i:i + 1]))[0] for i in range(n)])
+                        drops[j, r] = base - metric(y, preds)
+                drops = drops if greater_is_better else -drops
+                return drops.mean(axis=1), drops.std(axis=1)""",
+        "shuffles the caller's X in place": """
+            def permutation_importance(predict, X, y, metric, n_repeats=5, seed=0, greater_is_better=True):
+                n, p = X.shape
+                base = metric(y, predict(X))
+                column_seed = np.random.RandomState(seed).randint(2**31)
+                drops = np.zeros((p, n_repeats))
+                for j in range(p):
+                    rng = np.random.RandomState(column_seed); index = np.arange(n)
+                    for r in range(n_repeats):
+                        rng.shuffle(index); X[:, j] = X[index, j]
+                        drops[j, r] = base - metric(y, predict(X))
+                drops = drops if greater_is_better else -drops
+                return drops.mean(axis=1), drops.std(axis=1)""",
+    },
+    "fit_surrogate": {
+        "fidelity scored against labels (the black box's thresholded classes)": """
+            def fit_surrogate(predict, X, kind, augment=False, max_augmentations=10, seed=0):
+                models = {"tree": DecisionTreeRegressor(random_state=seed), "linear": LinearRegression(),
+                          "sgd": make_pipeline(StandardScaler(), SGDRegressor(random_state=seed))}
+                if kind not in models:
+                    raise ValueError(kind)
+                X_fit, X_held = train_test_split(np.asarray(X, dtype=float), test_size=0.25, random_state=seed)
+                surrogate = models[kind].fit(X_fit, np.ravel(predict(X_fit)))
+                labels = (np.ravel(predict(X_held)) > 0.5).astype(float)
+                return surrogate, r2_score(labels, surrogate.predict(X_held))""",
+        "fitted on labels (the black box's thresholded classes)": """
+            def fit_surrogate(predict, X, kind, augment=False, max_augmentations=10, seed=0):
+                models = {"tree": DecisionTreeRegressor(random_state=seed), "linear": LinearRegression(),
+                          "sgd": make_pipeline(StandardScaler(), SGDRegressor(random_state=seed))}
+                if kind not in models:
+                    raise ValueError(kind)
+                X_fit, X_held = train_test_split(np.asarray(X, dtype=float), test_size=0.25, random_state=seed)
+                surrogate = models[kind].fit(X_fit, (np.ravel(predict(X_fit)) > 0.5).astype(float))
+                return surrogate, r2_score(np.ravel(predict(X_held)), surrogate.predict(X_held))""",
+        "fidelity measured on the fitting rows": """
+            def fit_surrogate(predict, X, kind, augment=False, max_augmentations=10, seed=0):
+                models = {"tree": DecisionTreeRegressor(random_state=seed), "linear": LinearRegression(),
+                          "sgd": make_pipeline(StandardScaler(), SGDRegressor(random_state=seed))}
+                if kind not in models:
+                    raise ValueError(kind)
+                X_fit, X_held = train_test_split(np.asarray(X, dtype=float), test_size=0.25, random_state=seed)
+                y_fit = np.ravel(predict(X_fit))
+                surrogate = models[kind].fit(X_fit, y_fit)
+                return surrogate, r2_score(y_fit, surrogate.predict(X_fit))""",
+        "augmentation that permutes whole columns (the SDK's bug)": None,  # filled below
+        "unknown kind falls back to a tree": None,  # filled below
+    },
+    "raw_importance": {
+        "averages a one-hot group": None,  # filled below
+        "raw names in the transformers' order": None,
+        "ignores an encoder's dropped category": None,
+    },
+}
+
+REFERENCE = reference_answers(CH)
+WRONG["fit_surrogate"]["augmentation that permutes whole columns (the SDK's bug)"] = REFERENCE["fit_surrogate"].replace(
+    "extra = [np.column_stack([shuffler.permutation(X_fit[:, j]) for j in range(p)])\n                 for _ in range(max(copies, 0))]",
+    "extra = [X_fit[:, shuffler.permutation(p)] for _ in range(max(copies, 0))]")
+WRONG["fit_surrogate"]["unknown kind falls back to a tree"] = REFERENCE["fit_surrogate"].replace(
+    "if kind not in surrogates:\n        raise ValueError", "if kind not in surrogates:\n        kind = 'tree'\n    if False:\n        raise ValueError")
+WRONG["raw_importance"]["averages a one-hot group"] = REFERENCE["raw_importance"].replace(
+    "values[:, start:start + width].sum(axis=1)", "values[:, start:start + width].mean(axis=1)")
+WRONG["raw_importance"]["raw names in the transformers' order"] = REFERENCE["raw_importance"].replace(
+    "raw_names = [str(name) for name in column_transformer.feature_names_in_]",
+    "raw_names = [str(c) for _, t, cols in column_transformer.transformers_ if t != 'drop' for c in "
+    "(cols if isinstance(cols, list) else column_transformer.feature_names_in_[cols])]").replace(
+    "values_raw[:, column] +=", "values_raw[:, raw_names.index(column_transformer.feature_names_in_[column])] +=")
+WRONG["raw_importance"]["ignores an encoder's dropped category"] = REFERENCE["raw_importance"].replace(
+    "widths = [len(c) - (dropped is not None and dropped[k] is not None)", "widths = [len(c)")
+
+for exercise, variants in WRONG.items():
+    for name, text in variants.items():
+        assert text and text != REFERENCE.get(exercise), (exercise, name)
+
+CORRECT = {
+    "Explanation": {
+        "Python's sorted (stable, also with reverse=True) and dict comprehension": explanation_with(
+            ranked_global_names="order = sorted(range(len(self.feature_names)), key=lambda j: abs(self.global_values[j]),"
+                                " reverse=True)\nreturn [self.feature_names[j] for j in order]",
+            ranked_global_values="return np.array([self.global_values[self.feature_names.index(n)] "
+                                 "for n in self.ranked_global_names()])",
+            ranked_local_names="if self.local_values is None:\n    raise ValueError('no local values')\n"
+                               "return [[self.feature_names[j] for j in sorted(range(len(row)), key=lambda j: -abs(row[j]))]"
+                               " for row in self.local_values]",
+            ranked_local_values="if self.local_values is None:\n    raise ValueError('no local values')\n"
+                                "return np.array([[row[j] for j in sorted(range(len(row)), key=lambda j: -abs(row[j]))]"
+                                " for row in self.local_values])",
+            feature_importance_dict="names = self.ranked_global_names()\nvalues = self.ranked_global_values()\n"
+                                    "k = len(names) if top_k is None else top_k\n"
+                                    "return {names[i]: float(values[i]) for i in range(min(k, len(names)))}"),
+        "lexsort on (index, -|value|) and numpy string arrays": explanation_with(
+            ranked_global_names="order = np.lexsort((np.arange(len(self.global_values)), -np.abs(self.global_values)))\n"
+                                "return np.array(self.feature_names)[order]",
+            ranked_local_names="if self.local_values is None:\n    raise ValueError('no local values')\n"
+                               "order = np.argsort(-np.abs(self.local_values), axis=1, kind='mergesort')\n"
+                               "return np.array(self.feature_names)[order]"),
+    },
+    "choose_explainer": {
+        "type lists and shap's legacy explainers by module": """
+            import sklearn.linear_model
+
+            def choose_explainer(model, background):
+                module = type(model).__module__
+                if module.startswith("sklearn.tree") or module.startswith(("sklearn.ensemble._forest",
+                                                                           "sklearn.ensemble._gb",
+                                                                           "sklearn.ensemble._hist_gradient_boosting")):
+                    return shap.explainers.Tree(model, data=background), "tree"
+                if isinstance(model, tuple(c for c in vars(sklearn.linear_model).values() if isinstance(c, type))):
+                    return shap.explainers.Linear(model, background), "linear"
+                if hasattr(model, "predict_proba"):
+                    return shap.KernelExplainer(model.predict_proba, background), "kernel"
+                return shap.KernelExplainer(model.predict, background), "kernel\"""",
+    },
+    "permutation_importance": {
+        "scikit-learn's own permutation_importance through a wrapper": """
+            from sklearn.base import BaseEstimator, RegressorMixin
+
+            class _Wrapped(RegressorMixin, BaseEstimator):
+                def __init__(self, fn=None):
+                    self.fn = fn
+                def fit(self, X, y):
+                    return self
+                def predict(self, X):
+                    return self.fn(X)
+
+            def permutation_importance(predict, X, y, metric, n_repeats=5, seed=0, greater_is_better=True):
+                result = sklearn_permutation_importance(_Wrapped(predict), X, y, n_repeats=n_repeats, random_state=seed,
+                                                        scoring=make_scorer(metric, greater_is_better=greater_is_better))
+                return result.importances_mean, result.importances_std""",
+        "one predict call per repeat, loops": """
+            def permutation_importance(predict, X, y, metric, n_repeats=5, seed=0, greater_is_better=True):
+                X = np.array(X, dtype=float)
+                n, p = X.shape
+                sign = 1.0 if greater_is_better else -1.0
+                base = metric(y, predict(X))
+                column_seed = np.random.RandomState(seed).randint(np.iinfo(np.int32).max + 1)
+                mean, std = np.zeros(p), np.zeros(p)
+                for j in range(p):
+                    rng = np.random.RandomState(column_seed)
+                    index = np.arange(n)
+                    Z = X.copy()
+                    drops = []
+                    for _ in range(n_repeats):
+                        rng.shuffle(index)
+                        Z[:, j] = Z[index, j]
+                        drops.append(sign * (base - metric(y, predict(Z))))
+                    mean[j], std[j] = np.mean(drops), np.std(drops)
+                return mean, std""",
+        "all columns and repeats in a single predict call": """
+            def permutation_importance(predict, X, y, metric, n_repeats=5, seed=0, greater_is_better=True):
+                X = np.asarray(X, dtype=float)
+                n, p = X.shape
+                column_seed = np.random.RandomState(seed).randint(2 ** 31)
+                blocks = []
+                for j in range(p):
+                    rng = np.random.RandomState(column_seed)
+                    index, column = np.arange(n), X[:, j].copy()
+                    for _ in range(n_repeats):
+                        rng.shuffle(index)
+                        column = column[index]
+                        Z = X.copy(); Z[:, j] = column
+                        blocks.append(Z)
+                predictions = np.asarray(predict(np.vstack([X] + blocks)))
+                base = metric(y, predictions[:n])
+                scores = np.array([metric(y, predictions[(k + 1) * n:(k + 2) * n]) for k in range(p * n_repeats)])
+                drops = (base - scores).reshape(p, n_repeats) * (1 if greater_is_better else -1)
+                return drops.mean(axis=1), drops.std(axis=1)""",
+    },
+    "fit_surrogate": {
+        "two predict calls, a loop for augmentation, a scaled linear model": """
+            def fit_surrogate(predict, X, kind, augment=False, max_augmentations=10, seed=0):
+                if kind == "tree":
+                    surrogate = DecisionTreeRegressor(random_state=seed)
+                elif kind == "linear":
+                    surrogate = make_pipeline(StandardScaler(), LinearRegression())
+                elif kind == "sgd":
+                    surrogate = make_pipeline(StandardScaler(), SGDRegressor(random_state=seed))
+                else:
+                    raise ValueError("unknown kind " + repr(kind))
+                X_fit, X_held = train_test_split(np.array(X, dtype=float), test_size=0.25, random_state=seed)
+                if augment:
+                    rng = np.random.default_rng(seed + 1)
+                    n, p = X_fit.shape
+                    parts = [X_fit]
+                    for _ in range(max(0, min(p // n - 1, max_augmentations))):
+                        copy = X_fit.copy()
+                        for j in range(p):
+                            rng.shuffle(copy[:, j])
+                        parts.append(copy)
+                    X_fit = np.vstack(parts)
+                surrogate.fit(X_fit, np.ravel(predict(X_fit)))
+                held = np.ravel(predict(X_held))
+                residual = np.sum((held - surrogate.predict(X_held)) ** 2)
+                return surrogate, 1.0 - residual / np.sum((held - held.mean()) ** 2)""",
+    },
+    "raw_importance": {
+        "owners found by parsing get_feature_names_out": """
+            def raw_importance(values, column_transformer):
+                values = np.asarray(values, dtype=float)
+                raw = list(column_transformer.feature_names_in_)
+                out = np.zeros((len(values), len(raw)))
+                for j, name in enumerate(column_transformer.get_feature_names_out()):
+                    rest = name.split("__", 1)[1]
+                    owner = max((c for c in raw if rest == c or rest.startswith(c + "_")), key=len)
+                    out[:, raw.index(owner)] += values[:, j]
+                return out, raw""",
+    },
+}
+
+
+# Every variant above lost (or kept) its marks in a full run. Each proof grades a whole notebook twice
+# (~4-8 s a grading on 2 cores: the worker imports shap and scikit-learn), so by default the suite runs
+# the variants the issue names plus one or two per exercise; IMLBOOK_FULL_PROOFS=1 runs them all.
+CORE = {
+    "Explanation": ["ranked by the signed value", "ties in reverse order (reversed ascending sort)",
+                    "global-only explanation returns empty local rankings",
+                    "Python's sorted (stable, also with reverse=True) and dict comprehension"],
+    "choose_explainer": ["tree explainer without the background (path-dependent)",
+                         "decides by attributes (estimators_, coef_)",
+                         "type lists and shap's legacy explainers by module"],
+    "permutation_importance": ["shuffles the labels instead of a column",
+                               "sign inverted for an error metric (greater_is_better ignored)", "std with ddof=1",
+                               "its own random generator (not scikit-learn's shuffles)",
+                               "scikit-learn's own permutation_importance through a wrapper",
+                               "all columns and repeats in a single predict call"],
+    "fit_surrogate": ["fidelity scored against labels (the black box's thresholded classes)",
+                      "fidelity measured on the fitting rows", "augmentation that permutes whole columns (the SDK's bug)",
+                      "two predict calls, a loop for augmentation, a scaled linear model"],
+    "raw_importance": ["averages a one-hot group", "ignores an encoder's dropped category",
+                       "owners found by parsing get_feature_names_out"],
+}
+FULL = os.environ.get("IMLBOOK_FULL_PROOFS") == "1"
+
+
+def _cases(variants):
+    return [(ex, v) for ex, vs in variants.items() for v in vs if FULL or v in CORE[ex]]
+
+
+def _scores(path):
+    return proofs.scores(path, CH)
+
+
+def test_reference_solution_scores_full_marks(tmp_path):
+    scores, report = _scores(make_submission(tmp_path, CH))
+    assert scores == {ex: max_points(ex) for ex in EXERCISES}
+    assert report.score == report.max_score == sum(max_points(ex) for ex in EXERCISES)
+    assert [m.grade_id for m in report.manual] == ["answer_dashboard", "answer_pfi", "answer_surrogate", "answer_raw"]
+
+
+def test_untouched_stub_scores_zero_and_says_not_attempted(tmp_path):
+    proofs.stub_scores_zero(tmp_path, CH)
+
+
+@pytest.mark.parametrize("exercise,variant", _cases(WRONG))
+def test_wrong_variant_loses_marks(tmp_path, exercise, variant):
+    proofs.wrong_variant_loses_marks(tmp_path, CH, exercise, WRONG[exercise][variant], variant)
+
+
+@pytest.mark.parametrize("exercise,variant", _cases(CORRECT))
+def test_correct_variant_keeps_full_marks(tmp_path, exercise, variant):
+    proofs.correct_variant_keeps_full_marks(tmp_path, CH, exercise, CORRECT[exercise][variant])
+
+
+def test_every_core_variant_exists():
+    names = {v for vs in list(WRONG.values()) + list(CORRECT.values()) for v in vs}
+    assert {v for vs in CORE.values() for v in vs} <= names
+
+
+def test_a_class_exercise_is_extracted_with_its_methods(tmp_path):
+    """The grader finds the class by name, keeps its imports, and a stub method reads "not attempted"."""
+    from autograder.extract import extract
+    path = make_submission(tmp_path, CH, {"Explanation": explanation_with(feature_importance_dict="#** EDIT ME **")})
+    extraction = extract(path, ["Explanation"])
+    assert "class Explanation" in extraction.source and "import numpy as np" in extraction.source
+    report = grade_notebook(path)
+    statuses = {r.check.name: r.status for r in report.results["Explanation"]}
+    assert statuses["feature_importance_dict: the top_k features in ranked order"] == "not attempted"
+    assert statuses["ranked_global_names: most important first, by absolute value"] == "passed"

@@ -1,0 +1,132 @@
+"""Chapter 5's notebooks run: the solution start to finish (offline; the claims of its model answers
+hold on the numbers it prints), the release up to its first exercise, a stub's self-check says
+"not attempted"."""
+import json
+import re
+
+import nbformat
+import pytest
+
+from tests.notebook_runner import count_images, execute, outputs_text
+from tests.submissions import ROOT
+
+CH = "ch05_practice"
+pytestmark = pytest.mark.notebook
+
+
+def _number(text, pattern):
+    match = re.search(pattern, text)
+    assert match, f"not printed: {pattern}"
+    return float(match.group(1))
+
+
+def _model_answer(grade_id):
+    nb = json.loads((ROOT / "source" / CH / "practice.ipynb").read_text())
+    cell = next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id)
+    return "".join(cell["source"])
+
+
+@pytest.fixture(scope="module")
+def solution(tmp_path_factory):
+    nb, _ = execute(ROOT / "solutions" / CH / "practice.ipynb", tmp_path_factory.mktemp("ch05"))
+    return nb, outputs_text(nb)
+
+
+def test_solution_notebook_runs_and_every_self_check_passes(solution):
+    nb, text = solution
+    for ex in ("Explanation", "choose_explainer", "permutation_importance", "fit_surrogate", "raw_importance"):
+        assert f"{ex}: " in text
+    assert "✗" not in text and text.count("public checks passed") == 5
+    assert not [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    # global importance, summary, dependence, local, permutation importance, surrogate, raw importance
+    assert count_images(nb) == 7
+
+
+def test_every_explainer_is_additive(solution):
+    _, text = solution
+    for kind, cls in (("tree", "TreeExplainer"), ("linear", "LinearExplainer"), ("kernel", "KernelExplainer")):
+        gap = _number(text, rf"-> {kind}\s+{cls}\s+max \|base \+ sum - output\| = (\S+)")
+        assert gap < 1e-6
+
+
+def test_dashboard_answer_claims(solution):
+    _, text = solution
+    answer = _model_answer("answer_dashboard")
+    top5 = re.findall(r"^  (\w[\w ]*?)\s+(0\.\d{4})$", text, re.M)
+    assert [n for n, _ in top5] == ["worst perimeter", "worst concave points", "worst radius", "worst area",
+                                    "mean concave points"]
+    assert (round(min(float(v) for _, v in top5), 3), round(max(float(v) for _, v in top5), 3)) == (0.042, 0.075)
+    assert "worst perimeter, worst concave points, worst radius, worst\narea and mean concave points" in answer
+    assert _number(text, r"base value \(mean P\(benign\) on the background\): (\S+)") == 0.616
+    assert "test row 0: true class malignant, predicted P(benign) = 0.010" in text
+    assert ("[('worst concave points', -0.139), ('mean concave points', -0.089), ('worst concavity', -0.06)]"
+            in text)
+    assert "0.616" in answer and "0.010" in answer and "(-0.139)" in answer
+
+
+def test_permutation_answer_claims(solution):
+    _, text = solution
+    assert "largest difference from scikit-learn: 0.0\n" in text
+    assert "[('worst area', 0.409), ('mean area', 0.389), ('worst perimeter', 0.212)]" in text
+    assert "mean |SHAP| rank of these features in the forest: [4, 11, 1]" in text
+    assert "features with importance exactly 0: 23 of 30" in text
+    rise = [float(v) for v in re.search(r"rise in MSE when shuffled: \[([^\]]*)\]", text).group(1).split()]
+    closed = [float(v) for v in re.search(r"2 w\^2 Var\(x\):\s+\[([^\]]*)\]", text).group(1).split()]
+    assert rise[2] == 0 and closed[2] == 0
+    assert all(abs(r / c - 1) < 0.02 for r, c in zip(rise[:2], closed[:2]))
+    assert rise[:2] == [18.33, 7.72] and closed[:2] == [18.3, 7.67]
+    assert "ranking with greater_is_better=False: [0, 1, 2]  as a score: [2, 1, 0]" in text
+    answer = _model_answer("answer_pfi")
+    for quoted in ("0.409", "0.389", "0.212", "23 of its 30", "4th, 11th and 1st", "18.33, 7.72", "18.30", "[2, 1, 0]"):
+        assert quoted in answer
+
+
+def test_surrogate_answer_claims(solution):
+    _, text = solution
+    linear_sq = _number(text, r"x0\^2 black box, linear surrogate: fidelity R2 = (\S+)")
+    tree_sq = _number(text, r"x0\^2 black box, tree   surrogate: fidelity R2 = (\S+)")
+    assert (linear_sq, tree_sq) == (0.005, 1.0)
+    fid = {k: _number(text, rf"SVC, {k}\s+surrogate: fidelity R2 on held-out training rows = (\S+)")
+           for k in ("linear", "sgd", "tree")}
+    assert fid == {"linear": 0.742, "sgd": 0.761, "tree": 0.56}
+    assert "tree surrogate: depth 23 - top 3: [('worst concave points', 0.68)" in text
+    small = {(k, a): _number(text, rf"12 rows, {k}\s+surrogate, augment={a}\s*: median R2 against the SVC on the "
+                                   rf"test rows = (\S+)")
+             for k in ("linear", "tree") for a in ("False", "True")}
+    assert small == {("linear", "False"): -0.69, ("linear", "True"): -1.19,
+                     ("tree", "False"): -0.5, ("tree", "True"): -0.05}
+    answer = _model_answer("answer_surrogate")
+    for quoted in ("0.005", "1.000", "0.742 and 0.761", "0.560, depth 23", "0.68", "-0.69", "-1.19", "-0.50", "-0.05"):
+        assert quoted in answer
+
+
+def test_raw_feature_answer_claims(solution):
+    _, text = solution
+    source = re.search(r"census rows: \d+ - source: (\w+)", text).group(1)
+    assert _number(text, r"largest change of a row's sum: (\S+)") < 1e-13
+    ranked = eval(re.search(r"raw features ranked: (\[.*\])", text).group(1))  # a printed list of names
+    assert "marital.status" in ranked[:2]
+    if source == "adult":
+        assert "7 raw columns -> 21 engineered columns" in text
+        assert ranked[0] == "capital.gain"
+    answer = _model_answer("answer_raw")
+    assert "below 1e-13" in answer and "two most important" in answer and "21 engineered" in answer
+
+
+def test_release_notebook_runs_up_to_its_first_exercise(tmp_path):
+    nb, _ = execute(ROOT / "release" / CH / "practice.ipynb", tmp_path, stop_at_first_stub=True)
+    text = outputs_text(nb)
+    assert "train: (455, 30) test: (114, 30)" in text and "random forest  test accuracy" in text
+    assert not [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+
+
+def test_release_self_check_on_the_class_stub_says_not_attempted(tmp_path):
+    src = nbformat.read(ROOT / "release" / CH / "practice.ipynb", as_version=4)
+    first_check = next(i for i, c in enumerate(src.cells)
+                       if c.metadata.get("nbgrader", {}).get("grade_id") == "check_Explanation")
+    src.cells = src.cells[:first_check + 1]
+    path = tmp_path / "partial.ipynb"
+    nbformat.write(src, path)
+    nb, _ = execute(path, tmp_path / "run")
+    assert "Explanation: not attempted yet" in outputs_text(nb)
+    assert "Traceback" not in outputs_text(nb, kind=None)
