@@ -87,7 +87,9 @@ def stub_out(kwargs: Dict[str, Any], registry: Dict[int, Any]) -> Dict[str, Any]
             return type(value)(swap(v, depth + 1) for v in value)
         return value
 
-    return {k: swap(v, 0) for k, v in kwargs.items()}
+    from autograder.checks import THEN  # a check's reader of the student's result runs beside it, in the worker
+
+    return {k: (v if k == THEN else swap(v, 0)) for k, v in kwargs.items()}
 
 
 def answer(registry: Dict[int, Any], request: dict) -> dict:
