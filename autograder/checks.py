@@ -372,7 +372,15 @@ class Caller:
         """Fail if the array argument ``name`` was modified by the last call."""
         after = self.args_after.get(name)
         if after is None or after.shape != np.shape(original) or not np.array_equal(after, original, equal_nan=True):
-            raise CheckFailed(f"your function changed its input `{name}`",
+            detail = ""
+            if after is not None and after.shape == np.shape(original):
+                changed = np.argwhere(~((after == original) | (np.isnan(after) & np.isnan(original))))
+                at = tuple(int(i) for i in changed[0])
+                detail = (f": {len(changed)} of its {after.size} values differ after the call, e.g. `{name}{list(at)}` "
+                          f"was {np.asarray(original)[at]:.6g} before and {after[at]:.6g} after; expected it unchanged")
+            elif after is not None:
+                detail = f": it had shape {np.shape(original)} before the call and {after.shape} after"
+            raise CheckFailed(f"your function changed its input `{name}`{detail}",
                               hint=f"work on a copy, e.g. `{name}_mod = {name}.copy()`, so the caller's data stays as it was")
 
 

@@ -5,9 +5,9 @@ Every exercise in a notebook is followed by a locked cell::
     from autograder import self_check
     self_check("partial_dependence_1d", partial_dependence_1d)
 
-It prints a short verdict: which checks passed, the first failure in words and
-a hint. An untouched stub reads "not attempted yet". It never shows hidden
-checks.
+It prints a short verdict: which checks passed, what went wrong in each check
+that failed, and a hint for the first failure. An untouched stub reads "not
+attempted yet". It never shows hidden checks.
 
 Under nbgrader (``NBGRADER_EXECUTION`` is set by ``nbgrader autograde`` and
 ``nbgrader validate``) the same call also reports to nbgrader: in autograde, the
@@ -105,11 +105,11 @@ def format_verdict(exercise: str, results: List[CheckResult], hidden: bool = Fal
     first_failure_shown = False
     for r in results:
         lines.append(f"  {'✓' if r.passed else '✗'} {r.check.name}")
-        if not r.passed and not first_failure_shown:
-            first_failure_shown = True
+        if not r.passed:  # every failure says what came back; the first one also gets its hint
             lines.append(f"      {r.message}")
-            if r.hint:
+            if r.hint and not first_failure_shown:
                 lines.append(f"      hint: {r.hint}")
+            first_failure_shown = True
     if passed == len(results):
         lines.append("  Well done." + ("" if hidden else " (The grader runs more checks of the same kind.)"))
     if not hidden:

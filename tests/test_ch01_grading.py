@@ -178,6 +178,15 @@ CORRECT = {
                     values.append(float(np.mean(predict(Z))))
                 return np.array(values)""",
         "mean of the ICE curves": None,  # filled below: uses the reference ice_curves
+        "batched in float32, as a Keras model computes": """
+            def partial_dependence_1d(predict, X, feature, grid):
+                X = np.asarray(X, dtype=np.float32)
+                grid = np.asarray(grid, dtype=np.float32)
+                n, p = X.shape
+                stacked = np.repeat(X[None], len(grid), axis=0)
+                stacked[:, :, feature] = grid[:, None]
+                out = np.asarray(predict(stacked.reshape(-1, p)), dtype=np.float32)
+                return out.reshape(len(grid), n).mean(axis=1)""",
     },
     "partial_dependence_2d": {
         "double loop": """

@@ -138,7 +138,9 @@ def _(call):
                        "the centred ICE curves")
     raw = row_with_feature(model, X, 2, grid)
     if np.allclose(out, raw - raw.min(axis=1, keepdims=True)):
-        raise CheckFailed("the curves are centred on their minimum, not on grid[0]")
+        raise CheckFailed("the curves are centred on their minimum, not on grid[0]: curve 0 is "
+                          f"{np.round(out[0], 3)}, expected {np.round(raw[0] - raw[0, 0], 3)}",
+                          hint="subtract each curve's value at the first grid value, grid[0], which need not be the smallest")
     expect_close(out, raw - raw[:, :1], "centred curves must be 0 at grid[0]")
 
 
@@ -148,3 +150,68 @@ def _(call):
     original = X.copy()
     call(predict=other_model(), X=X, feature=1, grid=grid, centered=True)
     call.expect_unchanged("X", original)
+
+
+# ---------------------------------------------------------------------------
+# Contract coverage: every rule the exercise texts of chapter 1 state -> the checks that cover it
+# (public or hidden; tests/test_contracts.py verifies that each named check exists).
+# ---------------------------------------------------------------------------
+CONTRACT = {
+    STD: {
+        "returns the tuple (x_train_std, x_test_std), with the shapes of x_train and x_test": [
+            "returns (x_train_std, x_test_std) shaped like the inputs",
+            "uses training statistics on another data set (one column, few test rows)"],
+        "each column is standardized to mean 0 and standard deviation 1 (on the training data)": [
+            "each training column has mean 0 and standard deviation 1",
+            "uses training statistics on another data set (one column, few test rows)"],
+        "the mean and standard deviation come from the training data only and are applied to both sets": [
+            "the test set is scaled with the training mean and standard deviation",
+            "uses training statistics on another data set (one column, few test rows)"],
+        "don't modify the arrays you are given": ["leaves x_train and x_test unchanged"],
+    },
+    PD1: {
+        "returns an array of shape (len(grid),)": [
+            "returns one value per grid point", "a single grid point and a Keras-shaped output"],
+        "PD(v) is the average prediction with feature k set to v in every row": [
+            "averages the model's predictions over all rows of X",
+            "another model, the last feature, an unsorted grid"],
+        "averages over all rows": ["averages the model's predictions over all rows of X"],
+        "grid is any 1-D array of values (not necessarily sorted)": [
+            "another model, the last feature, an unsorted grid", "a single grid point and a Keras-shaped output"],
+        "predict may return shape (n,) or (n, 1)": [
+            "works with a model that returns shape (n, 1), like a Keras model",
+            "a single grid point and a Keras-shaped output"],
+        "leaves X unchanged (work on a copy)": [
+            "leaves the caller's X unchanged", "a single grid point and a Keras-shaped output"],
+    },
+    PD2: {
+        "returns an array of shape (len(grids[0]), len(grids[1])), grids possibly of different lengths": [
+            "returns an array of shape (len(grids[0]), len(grids[1]))",
+            "a 1 x 1 grid equals the 1-D answer with both features fixed"],
+        "entry [i, j] is the average prediction with features[0] = grids[0][i] and features[1] = grids[1][j]": [
+            "entry [i, j] is the mean prediction at (grids[0][i], grids[1][j])",
+            "a 1 x 1 grid equals the 1-D answer with both features fixed"],
+        "rows follow features[0]": [
+            "rows follow features[0] even on a square grid", "features in reverse order: rows follow features[0]"],
+        "predict and X as in exercise 2: predict may return shape (n, 1)": [
+            "rows follow features[0] even on a square grid"],
+        "leaves X unchanged": ["leaves the caller's X unchanged"],
+    },
+    ICE: {
+        "returns an array of shape (n_rows, len(grid)), one curve per row of X": [
+            "returns one curve per row: shape (n_rows, len(grid))"],
+        "curve i is row i's prediction as the feature moves along the grid": [
+            "curve i is the prediction for row i as the feature moves along the grid (not centred by default)",
+            "the mean of the ICE curves is the partial dependence"],
+        "centered defaults to False": [
+            "curve i is the prediction for row i as the feature moves along the grid (not centred by default)"],
+        "the PDP is the mean of the ICE curves": ["the mean of the ICE curves is the partial dependence"],
+        "with centered=True every curve is 0 at grid[0] (each curve minus its value at the first grid value)": [
+            "centred curves are each curve minus its value at grid[0]",
+            "centring uses the first grid value, even when the grid is not sorted"],
+        "predict may return shape (n, 1)": [
+            "curve i is the prediction for row i as the feature moves along the grid (not centred by default)",
+            "the mean of the ICE curves is the partial dependence"],
+        "leaves X unchanged": ["leaves the caller's X unchanged"],
+    },
+}

@@ -1,11 +1,19 @@
 """Public checks for chapter 1 (partial dependence and ICE). Students see these.
 
 Each check builds its inputs from a fixed seed and compares the student's
-result with an analytic answer from :mod:`autograder.testmodels.ch01_pdp_ice`.
+result with an analytic answer from :mod:`autograder.answers.ch01_pdp_ice` for a
+test model of :mod:`autograder.testmodels.ch01_pdp_ice`.
+
+Tolerances: ``expect_close``'s defaults (rtol 1e-5, atol 1e-6). The answers are exact
+(polynomial models); float64 implementations (batched, loops, the CORRECT variants of
+tests/test_ch01_grading.py) agree to rounding, and implementations that work in float32 as a
+Keras model does (X, grid and predictions cast to float32) used at most 2 % of the tolerance
+on every PD check (measured: max |got - expected| / (atol + rtol |expected|) = 0.020 for the
+1-D and 0.013 for the 2-D partial dependence).
 """
 import numpy as np
 
-from autograder.checks import CheckFailed, check, expect, expect_close, expect_shape
+from autograder.checks import CheckFailed, _describe, check, expect, expect_close, expect_shape
 from autograder.answers.ch01_pdp_ice import mean_with_fixed, row_with_feature
 from autograder.testmodels.ch01_pdp_ice import QuadraticModel, random_table
 
@@ -29,7 +37,7 @@ def standardize_case(seed: int, n_train: int = 40, n_test: int = 15, p: int = 4)
 
 def unpack_pair(out, what=("x_train_std", "x_test_std")):
     if not isinstance(out, tuple) or len(out) != 2:
-        raise CheckFailed("return a tuple of two arrays: (x_train_std, x_test_std)",
+        raise CheckFailed(f"expected a tuple of two arrays (x_train_std, x_test_std), got {_describe(out)}",
                           hint="end with `return x_train_std, x_test_std`")
     return out
 
@@ -72,10 +80,13 @@ def _(call):
     tr = expect_shape(tr, x_train.shape, "x_train_std")
     te = expect_shape(te, x_test.shape, "x_test_std")
     scale, shift = affine_map_from_train(x_train, tr)
+    expected = scale * x_test + shift
     if np.allclose(te.mean(axis=0), 0, atol=1e-6):
-        raise CheckFailed("the test set was standardized with its own mean: that leaks test information",
+        raise CheckFailed("the test set was standardized with its own mean: that leaks test information "
+                          f"(x_test_std's column means are {np.round(te.mean(axis=0), 3)}; with the training "
+                          f"statistics they would be {np.round(expected.mean(axis=0), 3)})",
                           hint="compute mean and std on x_train only and apply those same numbers to x_test")
-    expect_close(te, scale * x_test + shift,
+    expect_close(te, expected,
                  "x_test_std is not x_test shifted and scaled by the training statistics",
                  hint="x_test_std = (x_test - mean_of_x_train) / std_of_x_train")
 
@@ -110,13 +121,32 @@ def _(call):
     model = pd_model()
     out = expect_shape(call(predict=model, X=X, feature=0, grid=grid), (len(grid),), "the partial dependence")
     ice = row_with_feature(model, X, 0, grid)
+    expected = expected_pd1(model, X, 0, grid)
     for row in (0, len(X) - 1):
         if np.allclose(out, ice[row]):
-            raise CheckFailed("the result is the curve of a single row, not the average over all rows",
+            raise CheckFailed(f"the result is the curve of a single row (row {row}), not the average over all rows: "
+                              f"got {np.round(out, 3)}, expected {np.round(expected, 3)}",
                               hint="set the feature to v in *every* row of a copy of X, predict, then take the mean")
-    expect_close(out, expected_pd1(model, X, 0, grid),
+    expect_close(out, expected,
                  "the values are not the mean prediction with the feature set to each grid value",
                  hint="for each v in grid: X_mod = X.copy(); X_mod[:, feature] = v; mean(predict(X_mod))")
+
+
+def expect_same_with_flat_output(call, out, expected, kwargs, flat_model, what, hint):
+    """``out`` (from a model returning shape (n, 1)) differs from ``expected``: say whether the (n, 1)
+    shape is the cause, by calling again with the same model returning shape (n,)."""
+    try:
+        np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+        return
+    except AssertionError:
+        pass
+    flat = call(predict=flat_model, **kwargs)
+    if isinstance(flat, np.ndarray) and flat.shape == expected.shape and np.allclose(flat, expected, rtol=1e-5, atol=1e-6):
+        expect_close(out, expected, f"{what}: right for a model returning shape (n,), but wrong for the same "
+                     "model returning shape (n, 1)", hint="flatten the predictions (np.ravel) before using them")
+    expect_close(out, expected, f"{what}: wrong values for this model, and just as wrong when the same model "
+                 "returns shape (n,): this check failed because the values are wrong, not because of the (n, 1) shape",
+                 hint=hint)
 
 
 @check(PD1, "works with a model that returns shape (n, 1), like a Keras model")
@@ -126,7 +156,9 @@ def _(call):
     out = call(predict=model, X=X, feature=1, grid=grid)
     expect_shape(out, (len(grid),), "the partial dependence",
                  hint="flatten the predictions (e.g. np.ravel) before averaging")
-    expect_close(out, expected_pd1(model, X, 1, grid), "wrong values for a model with (n, 1) output")
+    expect_same_with_flat_output(call, out, expected_pd1(model, X, 1, grid), dict(X=X, feature=1, grid=grid),
+                                 pd_model(), "the partial dependence",
+                                 hint="for each v in grid: X_mod = X.copy(); X_mod[:, feature] = v; mean(predict(X_mod))")
 
 
 @check(PD1, "leaves the caller's X unchanged")
@@ -183,9 +215,12 @@ def _(call):
     out = expect_shape(call(predict=model, X=X, features=(0, 2), grids=grids), (4, 4), "the 2-D partial dependence")
     expected = expected_pd2(model, X, (0, 2), grids)
     if np.allclose(out, expected.T) and not np.allclose(out, expected):
-        raise CheckFailed("the result is transposed: rows should follow features[0]",
+        raise CheckFailed("the result is transposed: rows should follow features[0] "
+                          f"(got {np.round(out[0, :2], 3)} in row 0, columns 0-1; expected {np.round(expected[0, :2], 3)})",
                           hint="result[i, j] belongs to grids[0][i] and grids[1][j]")
-    expect_close(out, expected, "wrong values on a square grid")
+    expect_same_with_flat_output(call, out, expected, dict(X=X, features=(0, 2), grids=grids), pd2_model(),
+                                 "the 2-D partial dependence on a square grid",
+                                 hint="set both features in every row of a copy of X, predict, average over rows")
 
 
 # ---------------------------------------------------------------------------
@@ -201,13 +236,18 @@ def _(call):
     expect_shape(out, (12, 5), "the ICE curves", hint="one row per row of X, one column per grid value")
 
 
-@check(ICE, "curve i is the prediction for row i as the feature moves along the grid")
+@check(ICE, "curve i is the prediction for row i as the feature moves along the grid (not centred by default)")
 def _(call):
     X, grid = random_table(31, 10, 4), np.array([-1.1, -0.3, 0.6, 1.4, 2.2, 3.0])
     model = pd_model(column_output=True)
     out = expect_shape(call(predict=model, X=X, feature=0, grid=grid), (10, 6), "the ICE curves")
-    expect_close(out, row_with_feature(model, X, 0, grid), "the curves do not match the model's predictions",
-                 hint="curve i at grid value v is predict(row i with X[i, feature] = v)")
+    raw = row_with_feature(model, X, 0, grid)
+    if np.allclose(out[:, 0], 0) and np.allclose(out, raw - raw[:, :1]):
+        raise CheckFailed("the curves are centred although centered=False (the default): every curve starts at 0, "
+                          f"e.g. curve 0 starts at {out[0, 0]:.6g} instead of the prediction {raw[0, 0]:.6g}",
+                          hint="subtract the first value only when centered is True")
+    expect_same_with_flat_output(call, out, raw, dict(X=X, feature=0, grid=grid), pd_model(), "the ICE curves",
+                                 hint="curve i at grid value v is predict(row i with X[i, feature] = v)")
 
 
 @check(ICE, "centred curves are each curve minus its value at grid[0]")
