@@ -200,7 +200,7 @@ def grade_notebook(path: Path, chapter: Optional[str] = None, include_hidden: bo
                 continue
             if worker is None or not worker.alive:
                 try:
-                    worker = Worker(extraction.source, limits, notebook_deadline)
+                    worker = Worker(extraction.source + _preloaded(chapter), limits, notebook_deadline)
                 except LoadFailed as exc:
                     load_error = str(exc)
                     fail_all(ex, "error", load_error)
@@ -219,6 +219,20 @@ def grade_notebook(path: Path, chapter: Optional[str] = None, include_hidden: bo
             worker.close()
     return Report(str(path), chapter, results, manual=manual_items(chapter, path),
                   sha256=sha, seconds=time.monotonic() - started)
+
+
+def _preloaded(chapter: str) -> str:
+    """``import`` lines for the modules the chapter's check module lists in ``WORKER_PRELOAD`` (e.g. TensorFlow),
+    appended to the submission's source (its line numbers stay as they are): they are imported while the
+    worker loads (``Limits.load_s``), not inside the first exercise's time limit, even when a stub's source
+    imports nothing."""
+    import importlib
+
+    try:
+        names = getattr(importlib.import_module(f"autograder.public.{chapter}"), "WORKER_PRELOAD", ())
+    except ImportError:
+        return ""
+    return "".join(f"\nimport {name}" for name in names if str(name).replace(".", "").replace("_", "").isalnum())
 
 
 def _remote(worker: Worker, exercise: str, deadline: float, why: str):
