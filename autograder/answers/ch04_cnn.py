@@ -50,13 +50,18 @@ def relu(x):
 
 
 def normalise_max(cam: np.ndarray) -> np.ndarray:
-    top = cam.max()
-    return cam / top if top > 0 else cam
+    """Divided by its maximum; a map whose maximum is 0 (all zeros after the ReLU) stays as it is."""
+    if cam.max() <= 0:
+        return cam
+    return cam / cam.max()
 
 
-def minmax(s: np.ndarray) -> np.ndarray:
-    span = s.max() - s.min()
-    return (s - s.min()) / span if span > 0 else np.zeros_like(s)
+def minmax(values: np.ndarray) -> np.ndarray:
+    """Rescaled to [0, 1]; a constant map becomes zeros."""
+    lo, hi = values.min(), values.max()
+    if hi == lo:
+        return np.zeros_like(values)
+    return (values - lo) / (hi - lo)
 
 
 # ---------------------------------------------------------------------------- forward passes

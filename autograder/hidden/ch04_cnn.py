@@ -99,7 +99,7 @@ def _(call):
 @check(PATTERN, "another filter of another network: the image follows that filter", hidden=True)
 def _(call):
     net = relu_head_net(seed=23, shape=(9, 11, 3), filters=5)
-    _, img = call_pattern(call, net, "features", 4, steps=25, step_size=0.15, seed=7)
+    _, img = call_pattern(call, net, "features", 4, steps=15, step_size=0.25, seed=7)
     g = answers.filter_direction(net, "features", 4)
     r = float(np.corrcoef(img.ravel(), g.ravel())[0, 1])
     expect(r > 0.7, f"the pattern of filter 4 does not follow that filter's gradient (correlation {r:.2f}, "
@@ -111,11 +111,11 @@ def _(call):
     net = gap_net(seed=24)
     for f in (0, 3):
         _, start = call_pattern(call, net, "conv2", f, steps=0, step_size=0.1, seed=3)
-        _, end = call_pattern(call, net, "conv2", f, steps=20, step_size=0.05, seed=3)
+        _, end = call_pattern(call, net, "conv2", f, steps=10, step_size=0.1, seed=3)
         before = answers.layer_output(net, start / 255.0, "conv2")[..., f].mean()
         after = answers.layer_output(net, end / 255.0, "conv2")[..., f].mean()
         expect(after > before + 0.05, f"filter {f}'s mean activation went from {before:.3f} (start image) to "
-                                      f"{after:.3f} after 20 steps: it should rise",
+                                      f"{after:.3f} after 10 steps: it should rise",
                hint="gradient ascent: x += step_size * g / (sqrt(mean(g**2)) + 1e-5), g = d mean(activation) / dx")
 
 
