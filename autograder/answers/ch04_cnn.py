@@ -186,16 +186,14 @@ def fingerprint_correlations(order, cumulative: bool = True, seed: int = 0, shap
 
 
 def filter_direction(net, layer: str, filter_index: int) -> np.ndarray:
-    """d mean(activation of one filter) / d input (H, W, 3) when ``layer`` is a linear conv of the input."""
-    ws = _w(net, layer)
-    kernel = ws[0][..., filter_index]
-    img = np.zeros(net.input_shape)
+    """d mean(activation of one filter) / d input (H, W, 3) when ``layer`` is a linear 'same' convolution of
+    the input: every output position adds the filter's kernel once over its (zero-padded) window."""
+    kernel = _w(net, layer)[0][..., filter_index]
+    kh, kw = kernel.shape[:2]
     h, w = net.input_shape[:2]
-    # mean over positions of sum_uv kernel[u, v] . x[pos + uv - pad]: each position adds the kernel once
-    ph, pw = (kernel.shape[0] - 1) // 2, (kernel.shape[1] - 1) // 2
-    padded = np.zeros((h + kernel.shape[0] - 1, w + kernel.shape[1] - 1, 3))
+    ph, pw = (kh - 1) // 2, (kw - 1) // 2
+    padded = np.zeros((h + kh - 1, w + kw - 1, net.input_shape[2]))
     for i in range(h):
         for j in range(w):
-            padded[i:i + kernel.shape[0], j:j + kernel.shape[1]] += kernel
-    img = padded[ph:ph + h, pw:pw + w]
-    return img / (h * w)
+            padded[i:i + kh, j:j + kw] += kernel
+    return padded[ph:ph + h, pw:pw + w] / (h * w)
