@@ -35,7 +35,7 @@ import numpy as np
 
 __all__ = [
     "THEN", "Check", "CheckFailed", "NotAttempted", "StudentError", "Timeout",
-    "check", "expect", "expect_close", "expect_shape", "coerce", "invoke",
+    "check", "expect", "expect_close", "expect_shape", "coerce", "invoke", "BuiltArgument",
     "exercise_checks", "load_checks", "all_exercises", "max_points",
 ]
 
@@ -277,7 +277,20 @@ def _as_strings(value: Any, _depth: int = 0) -> Optional[tuple]:
 
 
 INJECT = "_inject"  # kwargs key: globals to provide to the student's function for one call
-THEN = "_then"  # kwargs key: a picklable ``then(result, kwargs)`` that turns an object into plain data
+THEN = "_then"      # kwargs key: ``then(result, kwargs)`` applied where the function ran, before coercion
+
+
+class BuiltArgument:
+    """An argument that is built where the student's function runs, from a small picklable description.
+
+    A check passes e.g. a Keras model as a spec object (a subclass defining :meth:`build`); the grader
+    pickles the spec to its worker, and :func:`invoke`, there or in the student's kernel, passes
+    ``spec.build()`` to the function instead. The grader's own process never needs the library
+    (TensorFlow) the built object comes from, and every call gets a fresh object.
+    """
+
+    def build(self) -> Any:  # pragma: no cover - subclasses define it
+        raise NotImplementedError
 
 
 def invoke(fn: Callable[..., Any], kwargs: Dict[str, Any]) -> Dict[str, Any]:
@@ -298,12 +311,23 @@ def invoke(fn: Callable[..., Any], kwargs: Dict[str, Any]) -> Dict[str, Any]:
 
     ``args_after`` holds every NumPy-array argument as it is after the call, so
     a check can tell whether the student's function modified its input.
+
+    Arguments that are :class:`BuiltArgument` specs are built first. ``kwargs[THEN]`` (optional, a
+    picklable callable) is applied as ``then(result, built_kwargs)`` to a non-``None`` result before it
+    is coerced: a check can thereby look at a result that is not plain data (evaluate a returned Keras
+    model on an input, report an array's dtype, see whether an argument object was changed) while the
+    student's objects still never leave the process that runs their code.
     Raises :class:`NotAttempted` for a ``None`` result and :class:`StudentError`
     (with a one-line summary) when the function raises.
     """
     kwargs = dict(kwargs)
     inject = kwargs.pop(INJECT, None) or {}
     then = kwargs.pop(THEN, None)
+    try:
+        kwargs = {k: v.build() if isinstance(v, BuiltArgument) else v for k, v in kwargs.items()}
+    except Exception as exc:  # noqa: BLE001 - the grader's own test object could not be built here
+        raise CheckFailed(f"the grader could not build a test input ({_summarize(exc)})",
+                          hint="the notebook's imports must succeed (e.g. `import keras`)") from None
     namespace = getattr(fn, "__globals__", None)
     saved = {k: namespace[k] for k in inject if namespace is not None and k in namespace}
     try:
@@ -327,6 +351,13 @@ def invoke(fn: Callable[..., Any], kwargs: Dict[str, Any]) -> Dict[str, Any]:
                     namespace.pop(k, None)
     if value is None:
         raise NotAttempted()
+    if then is not None:
+        try:
+            value = then(value, kwargs)
+        except (CheckFailed, NotAttempted):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the student's result misbehaved
+            raise StudentError(_summarize(exc), _where(exc)) from None
     after = {k: np.array(v, dtype=np.float64, copy=True) for k, v in kwargs.items()
              if isinstance(v, np.ndarray)}
     return {"value": coerce(value), "args_after": after}

@@ -231,7 +231,8 @@ def grade_notebook(path: Path, chapter: Optional[str] = None, include_hidden: bo
                 continue
             if worker is None or not worker.alive:
                 try:
-                    worker = Worker(extraction.source, limits, notebook_deadline, preload=preload)
+                    worker = Worker(extraction.source + _preloaded(chapter), limits, notebook_deadline,
+                                    preload=preload)
                 except LoadFailed as exc:
                     if time.monotonic() >= notebook_deadline:  # a restart cut short by the notebook's limit
                         fail_all(ex, "timed out", f"timed out: the notebook's time limit of {limits.notebook_s:g} s "
@@ -272,6 +273,20 @@ def worker_preload(chapter: str) -> tuple:
         return ()
     names = getattr(module, "WORKER_PRELOAD", ())
     return tuple(str(n) for n in names if isinstance(n, str))
+
+
+def _preloaded(chapter: str) -> str:
+    """``import`` lines for the modules the chapter's check module lists in ``WORKER_PRELOAD`` (e.g. TensorFlow),
+    appended to the submission's source (its line numbers stay as they are): they are imported while the
+    worker loads (``Limits.load_s``), not inside the first exercise's time limit, even when a stub's source
+    imports nothing."""
+    import importlib
+
+    try:
+        names = getattr(importlib.import_module(f"autograder.public.{chapter}"), "WORKER_PRELOAD", ())
+    except ImportError:
+        return ""
+    return "".join(f"\nimport {name}" for name in names if str(name).replace(".", "").replace("_", "").isalnum())
 
 
 def _remote(worker: Worker, exercise: str, deadline: float, why: str):

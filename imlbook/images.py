@@ -75,12 +75,13 @@ def _reachable(host: str, port: int = 443, timeout: float = 5.0) -> bool:
         return False
 
 
-def load_mobilenet_v2(verbose: bool = True):
+def load_mobilenet_v2(verbose: bool = True, classifier_activation="softmax"):
     """MobileNetV2 with ImageNet weights, or ``None`` (with a printed explanation) if they are unavailable.
 
     The weights are used from Keras' cache when present; otherwise they are downloaded once (14 MB),
     unless ``IMLBOOK_OFFLINE`` is set or the download host cannot be reached within 5 s. A model with
-    random weights is never returned: its explanations would mean nothing.
+    random weights is never returned: its explanations would mean nothing. ``classifier_activation=None``
+    gives the logits (what gradient-based explanations need) instead of the softmax probabilities.
     """
     cached = keras_models_dir() / MOBILENET_V2_WEIGHTS
     offline = os.environ.get("IMLBOOK_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
@@ -94,7 +95,7 @@ def load_mobilenet_v2(verbose: bool = True):
         try:
             import keras
 
-            return keras.applications.MobileNetV2(weights="imagenet")
+            return keras.applications.MobileNetV2(weights="imagenet", classifier_activation=classifier_activation)
         except Exception as exc:  # download or file errors of many kinds
             reason = f"{type(exc).__name__}: {str(exc)[:200]}"
     if verbose:
