@@ -357,7 +357,7 @@ def serve(req_fd: int, resp_fd: int) -> None:
             continue
         try:
             out = invoke(_Restoring(fn, saved), request["kwargs"])
-            payload = {"ok": True, "value": out["value"], "args_after": out["args_after"]}
+            payload = {"ok": True, "value": out["value"], "args_after": out["args_after"], "type": out["type"]}
         except NotAttempted:
             payload = {"ok": False, "kind": "not_attempted"}
         except StudentError as exc:
