@@ -35,7 +35,7 @@ import numpy as np
 
 __all__ = [
     "THEN", "Check", "CheckFailed", "NotAttempted", "StudentError", "Timeout",
-    "check", "expect", "expect_close", "expect_shape", "coerce", "invoke", "BuiltArgument",
+    "check", "expect", "expect_close", "expect_shape", "coerce", "describe_type", "invoke", "BuiltArgument",
     "exercise_checks", "load_checks", "all_exercises", "max_points",
 ]
 
@@ -276,6 +276,20 @@ def _as_strings(value: Any, _depth: int = 0) -> Optional[tuple]:
     return None
 
 
+def describe_type(value: Any, _depth: int = 0) -> Any:
+    """What the student's function returned, before :func:`coerce` turns it into float arrays.
+
+    ``"ndarray[int64]"`` for a NumPy array (with its dtype), a tuple of descriptions for a tuple,
+    otherwise the type's name (``"list"``, ``"dict"``, ``"EagerTensor"``, ``"float"``...). Plain
+    data (str and tuples), so it crosses the worker's channel like a coerced value.
+    """
+    if isinstance(value, np.ndarray):
+        return f"ndarray[{value.dtype.name}]"
+    if isinstance(value, tuple) and _depth < 4:
+        return tuple(describe_type(v, _depth + 1) for v in value[:64])
+    return type(value).__name__[:100]
+
+
 INJECT = "_inject"  # kwargs key: globals to provide to the student's function for one call
 THEN = "_then"      # kwargs key: ``then(result, kwargs)`` applied where the function ran, before coercion
 
@@ -294,7 +308,7 @@ class BuiltArgument:
 
 
 def invoke(fn: Callable[..., Any], kwargs: Dict[str, Any]) -> Dict[str, Any]:
-    """Run ``fn(**kwargs)`` and return ``{"value": ..., "args_after": ...}``, all coerced.
+    """Run ``fn(**kwargs)`` and return ``{"value": ..., "args_after": ..., "type": ...}``, all plain data.
 
     ``kwargs[INJECT]`` (optional) maps global names to objects that the function
     reads as globals — e.g. ``{"model": tiny_model, "tokenizer": tok}`` for an
@@ -317,6 +331,8 @@ def invoke(fn: Callable[..., Any], kwargs: Dict[str, Any]) -> Dict[str, Any]:
     is coerced: a check can thereby look at a result that is not plain data (evaluate a returned Keras
     model on an input, report an array's dtype, see whether an argument object was changed) while the
     student's objects still never leave the process that runs their code.
+    ``type`` is :func:`describe_type` of the value before coercion, so a check
+    can still hold the function to the type its contract promises.
     Raises :class:`NotAttempted` for a ``None`` result and :class:`StudentError`
     (with a one-line summary) when the function raises.
     """
@@ -351,6 +367,7 @@ def invoke(fn: Callable[..., Any], kwargs: Dict[str, Any]) -> Dict[str, Any]:
                     namespace.pop(k, None)
     if value is None:
         raise NotAttempted()
+    returned_type = describe_type(value)
     if then is not None:
         try:
             value = then(value, kwargs)
@@ -360,7 +377,7 @@ def invoke(fn: Callable[..., Any], kwargs: Dict[str, Any]) -> Dict[str, Any]:
             raise StudentError(_summarize(exc), _where(exc)) from None
     after = {k: np.array(v, dtype=np.float64, copy=True) for k, v in kwargs.items()
              if isinstance(v, np.ndarray)}
-    return {"value": coerce(value), "args_after": after}
+    return {"value": coerce(value), "args_after": after, "type": returned_type}
 
 
 def _summarize(exc: BaseException) -> str:
@@ -386,18 +403,46 @@ def _where(exc: BaseException) -> str:
 class Caller:
     """``call(**kwargs)`` for checks: runs the student's function and keeps what came back.
 
-    ``backend(kwargs) -> {"value", "args_after"}`` does the actual running: in
-    process (self-check) or in a sandboxed worker (grader).
+    ``backend(kwargs) -> {"value", "args_after", "type"}`` does the actual running: in
+    process (self-check) or in a sandboxed worker (grader). After a call,
+    ``returned_type`` holds :func:`describe_type` of what the function returned
+    (``None`` if the backend could not tell); :meth:`expect_array` checks it.
     """
 
     def __init__(self, backend: Callable[[Dict[str, Any]], Dict[str, Any]]):
         self._backend = backend
         self.args_after: Dict[str, np.ndarray] = {}
+        self.returned_type: Any = None
 
     def __call__(self, **kwargs):
         out = self._backend(kwargs)
         self.args_after = out["args_after"]
+        self.returned_type = out.get("type")
         return out["value"]
+
+    def expect_array(self, what: str = "the result", item: Optional[int] = None, kind: str = "",
+                     hint: str = "") -> None:
+        """Fail unless the last call returned a NumPy array (or, with ``item``, a tuple whose item is one).
+
+        ``kind`` optionally requires the array's dtype kind: ``"integer"``, ``"float"``, or a dtype
+        name such as ``"float32"``. The check sees the type as returned, before coercion.
+        """
+        described = self.returned_type
+        if item is not None:
+            described = described[item] if isinstance(described, tuple) and len(described) > item else None
+        if isinstance(described, tuple):
+            raise CheckFailed(f"{what} should be a NumPy array, got a tuple of {len(described)} items",
+                              hint or "return one array, not a tuple")
+        if not isinstance(described, str):
+            raise CheckFailed(f"could not tell what type {what} has (the grader did not report it)", hint)
+        if not described.startswith("ndarray["):
+            raise CheckFailed(f"{what} should be a NumPy array, got a {described}",
+                              hint or "convert it with np.asarray(...) before returning it")
+        dtype = np.dtype(described[len("ndarray["):-1])
+        wanted = {"integer": "iu", "float": "f"}.get(kind)
+        if (wanted is not None and dtype.kind not in wanted) or (kind and wanted is None and dtype.name != kind):
+            raise CheckFailed(f"{what} has dtype {dtype.name}, expected {'an ' if kind == 'integer' else ''}{kind}"
+                              f"{' dtype' if wanted else ''}", hint)
 
     def expect_unchanged(self, name: str, original: np.ndarray) -> None:
         """Fail if the array argument ``name`` was modified by the last call."""

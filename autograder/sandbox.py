@@ -606,7 +606,7 @@ class Worker:
 
     # ------------------------------------------------------------------
     def call(self, exercise: str, kwargs: Dict[str, Any], deadline: float, what_deadline: str) -> Dict[str, Any]:
-        """Run ``exercise(**kwargs)`` in the worker. Returns ``{"value", "args_after"}`` or raises like :func:`invoke`."""
+        """Run ``exercise(**kwargs)`` in the worker. Returns ``{"value", "args_after", "type"}`` or raises like :func:`invoke`."""
         if time.monotonic() >= deadline:
             raise Timeout(what_deadline)
         models: Dict[int, Any] = {}  # the test models stay here; the worker gets remote.TestModel stand-ins
@@ -639,16 +639,17 @@ class Worker:
             raise WorkerDied(f"the grader could not read what your code returned ({str(exc)[:100]})") from None
         self._note_stopped(exercise, reply.get("sandbox"), str(reply.get("summary", "")))
         if reply.get("ok"):
-            value, after = reply.get("value"), reply.get("args_after")
+            value, after, returned = reply.get("value"), reply.get("args_after"), reply.get("type")
             if not isinstance(after, dict):
                 after = {}
             try:
                 wire.check_plain(value)
                 wire.check_plain(after)
+                wire.check_plain(returned)
             except ValueError as exc:
                 self.close()
                 raise WorkerDied(f"the grader could not read what your code returned ({exc})") from None
-            return {"value": value, "args_after": after}
+            return {"value": value, "args_after": after, "type": returned}
         kind = reply.get("kind")
         if kind == "too_large":
             self.close()

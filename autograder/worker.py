@@ -422,7 +422,7 @@ def serve(req_fd: int, resp_fd: int, jail: bool = False, workdir: str = ".", max
             kwargs[checks.THEN] = _Restoring(kwargs[checks.THEN], saved)
         try:
             out = invoke(_Restoring(fn, saved), kwargs)
-            payload = {"ok": True, "value": out["value"], "args_after": out["args_after"]}
+            payload = {"ok": True, "value": out["value"], "args_after": out["args_after"], "type": out["type"]}
             size = _encoded_size(payload)
             if size > max_bytes:  # say so at once instead of encoding hundreds of MB the grader will refuse
                 payload = {"ok": False, "kind": "too_large", "bytes": size}

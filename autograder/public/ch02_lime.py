@@ -63,10 +63,14 @@ def expect_proba(out, n, what="predict_proba(texts)"):
 TEXTS = ["I love this movie", "what an awful, sad day", "not so great today"]
 
 
-@check(PROBA, "returns an array of shape (n_texts, 2)")
+@check(PROBA, "returns a NumPy array of shape (n_texts, 2)")
 def _(call):
     vectorizer, model = sentiment_stand_in()
-    expect_proba(call_proba(call, TEXTS, vectorizer, model), len(TEXTS))
+    out = call_proba(call, TEXTS, vectorizer, model)
+    call.expect_array("predict_proba(texts)",
+                      hint="return an array, e.g. np.column_stack([1 - p, p]): LimeTextExplainer and "
+                           "predict_proba(texts)[:, 1] need one, a list of lists fails there")
+    expect_proba(out, len(TEXTS))
 
 
 @check(PROBA, "each row holds two probabilities that sum to 1")
@@ -147,10 +151,57 @@ def ranked(weights):
     return sorted(weights, key=lambda w: -abs(weights[w]))
 
 
-@check(TEXT_W, "returns {word: weight} for every distinct word of the text")
+@check(TEXT_W, "returns {word: weight} for every distinct word of the text, in order of first appearance")
 def _(call):
     model = WordPresenceClassifier({"great": 0.2, "slow": -0.2}, bias=0.5)
-    expect_word_weights(call(text=REVIEW, predict_proba=model, num_samples=300, seed=0), REVIEW)
+    out = call(text=REVIEW, predict_proba=model, num_samples=300, seed=0)
+    expect_word_weights(out, REVIEW)
+    expect(list(out) == distinct_words(REVIEW),
+           f"the words are in the order {list(out)}, expected their order of first appearance "
+           f"{distinct_words(REVIEW)}",
+           hint="words = list(dict.fromkeys(re.findall(r'\\w+', text))) keeps the first occurrence's order")
+
+
+def call_text_weights(call, **kwargs):
+    """``call(**kwargs)``, turning the stand-in model's tripwires (see WordPresenceClassifier) into messages."""
+    try:
+        return call(**kwargs)
+    except StudentError as exc:
+        if "was called" in exc.summary:
+            raise CheckFailed("predict_proba was called more than once in one explanation",
+                              hint="build the texts of all samples first, then call predict_proba(texts) once: "
+                                   "a model answers a batch far faster than one text at a time") from None
+        if "first text" in exc.summary or "empty batch" in exc.summary:
+            raise CheckFailed("the first text sent to predict_proba is not the text being explained",
+                              hint="row 0 of z is all ones (every word kept), so texts[0] is the text itself, "
+                                   "as in lime") from None
+        raise
+
+
+@check(TEXT_W, "keeps each word's case ('The' and 'the' are two words)")
+def _(call):
+    text = "The movie was GREAT, the acting was great too"
+    coefs = {"GREAT": 0.3, "great": -0.1, "The": 0.15}
+    model = WordPresenceClassifier(coefs, bias=0.4)
+    w = expect_word_weights(call(text=text, predict_proba=model, num_samples=600, seed=4), text)
+    for k, c in coefs.items():
+        expect(abs(w[k] - c) < 0.05, f"the weight of {k!r} is {w[k]:.3f}, but the model adds {c} when {k!r} "
+                                     "(with this case) is present",
+               hint="do not lower-case the text: lime's features and the texts sent to predict_proba keep the case")
+
+
+@check(TEXT_W, "calls predict_proba once, for all the samples together")
+def _(call):
+    model = WordPresenceClassifier({"great": 0.2, "slow": -0.2}, bias=0.5, max_calls=1)
+    expect_word_weights(call_text_weights(call, text=REVIEW, predict_proba=model, num_samples=300, seed=5),
+                        REVIEW)
+
+
+@check(TEXT_W, "row 0 is the text itself: the first text sent to predict_proba keeps every word")
+def _(call):
+    model = WordPresenceClassifier({"great": 0.2, "slow": -0.2}, bias=0.5, first_text=REVIEW)
+    expect_word_weights(call_text_weights(call, text=REVIEW, predict_proba=model, num_samples=300, seed=6),
+                        REVIEW)
 
 
 @check(TEXT_W, "the same seed gives the same weights")
@@ -222,9 +273,12 @@ def regions_case(seed=1, size=48):
     return image, seg, clf
 
 
-def unpack_explanation(out, k, shape):
+def unpack_explanation(out, k, shape, call=None):
     if not isinstance(out, tuple) or len(out) != 2:
         raise CheckFailed("return a tuple (labels, masks)", hint="end with `return labels, masks`")
+    if call is not None:  # the types as returned, before coercion
+        call.expect_array("labels", item=0, kind="integer", hint="labels = np.array(explanation.top_labels[:top_labels])")
+        call.expect_array("masks", item=1, hint="masks = np.stack([...]), one (H, W) mask per label")
     labels, masks = out
     expect_shape(labels, (k,), "labels", hint=f"the {k} class indices explained, most probable first")
     expect_shape(masks, (k,) + shape, "masks", hint="one (H, W) mask per label, stacked: np.stack(masks)")
@@ -235,11 +289,11 @@ def segments_marked(seg, mask, value):
     return sorted(int(s) for s in np.unique(seg[mask == value]))
 
 
-@check(EXPLAIN, "returns (labels, masks) of shapes (top_labels,) and (top_labels, H, W)")
+@check(EXPLAIN, "returns arrays (labels, masks) of shapes (top_labels,) and (top_labels, H, W)")
 def _(call):
     image, seg, clf = regions_case()
     unpack_explanation(call(image=image, classifier_fn=clf, segments=seg, top_labels=2, num_features=4,
-                            num_samples=200, seed=0), 2, seg.shape)
+                            num_samples=200, seed=0), 2, seg.shape, call)
 
 
 @check(EXPLAIN, "labels are the most probable classes, most probable first")
@@ -250,6 +304,21 @@ def _(call):
     expect(labels == [0, 2], f"labels are {labels}, but the classifier's two most probable "
                                    f"classes are [0, 2] (probabilities {np.round(clf(image[None])[0], 3)})",
            hint="pass top_labels to explain_instance and use explanation.top_labels (most probable first)")
+
+
+@check(EXPLAIN, "asks the classifier about num_samples images, the original included")
+def _(call):
+    image, seg, clf = regions_case()
+    clf = RegionBrightnessClassifier(clf.regions, clf.gains, clf.biases, max_images=120)
+    try:
+        out = call(image=image, classifier_fn=clf, segments=seg, top_labels=2, num_features=4, num_samples=120,
+                   seed=0)
+    except StudentError as exc:
+        if "was asked about" in exc.summary:
+            raise CheckFailed(f"with num_samples=120 the classifier was asked about more images ({exc.summary})",
+                              hint="pass num_samples=num_samples to explain_instance") from None
+        raise
+    unpack_explanation(out, 2, seg.shape)
 
 
 @check(EXPLAIN, "the top label's mask marks the superpixels the classifier looks at, as positive")
@@ -309,10 +378,12 @@ def expect_labels(seg, shape):
     return seg.astype(int)
 
 
-@check(SEGMENT, "returns integer labels 0..k-1 of shape (H, W)")
+@check(SEGMENT, "returns an integer array of labels 0..k-1, shape (H, W)")
 def _(call):
     image = textured_image(40, 56, 11)
-    expect_labels(call(image=image, n_segments=20), (40, 56))
+    seg = call(image=image, n_segments=20)
+    call.expect_array("the segmentation", kind="integer", hint="slic returns an integer array: return it as it is")
+    expect_labels(seg, (40, 56))
 
 
 @check(SEGMENT, "makes about n_segments superpixels")
@@ -346,9 +417,12 @@ def perturb_case(seed=0, size=(24, 30), grid=(3, 4)):
     return textured_image(size[0], size[1], seed), seg
 
 
-def unpack_perturbed(out, num_samples, image, n_segments):
+def unpack_perturbed(out, num_samples, image, n_segments, call=None):
     if not isinstance(out, tuple) or len(out) != 2:
         raise CheckFailed("return a tuple (images, z)", hint="end with `return images, z`")
+    if call is not None:  # the types as returned, before coercion
+        call.expect_array("images", item=0, hint="build all samples as one array (num_samples, H, W, C)")
+        call.expect_array("z", item=1, hint="z = rng.integers(0, 2, size=(num_samples, n_segments))")
     images, z = out
     expect_shape(images, (num_samples,) + image.shape, "images", hint="one perturbed copy of the image per sample")
     expect_shape(z, (num_samples, n_segments), "z", hint="one row per sample, one column per superpixel")
@@ -368,10 +442,10 @@ def mismatches(images, z, image, seg, hide_color):
     return bad
 
 
-@check(PERTURB, "returns (images, z) with z a 0/1 array of shape (num_samples, n_segments)")
+@check(PERTURB, "returns arrays (images, z) with z a 0/1 array of shape (num_samples, n_segments)")
 def _(call):
     image, seg = perturb_case()
-    unpack_perturbed(call(image=image, segments=seg, num_samples=20, seed=0), 20, image, 12)
+    unpack_perturbed(call(image=image, segments=seg, num_samples=20, seed=0), 20, image, 12, call)
 
 
 @check(PERTURB, "each image shows exactly the superpixels that z marks visible; the rest is hide_color",
@@ -457,11 +531,12 @@ def weights_far_case(seed, n_samples=400, n_segments=16):
     return z, target, coefs
 
 
-@check(IMG_W, "returns one weight per superpixel")
+@check(IMG_W, "returns an array with one weight per superpixel")
 def _(call):
     z, target, _ = weights_linear_case(1)
-    expect_shape(call(z=z, target_probs=target), (z.shape[1],), "the weights",
-                 hint="return ridge.coef_ for a 1-D target: shape (n_segments,)")
+    w = call(z=z, target_probs=target)
+    call.expect_array("the weights", hint="return ridge.coef_, an array of shape (n_segments,)")
+    expect_shape(w, (z.shape[1],), "the weights", hint="return ridge.coef_ for a 1-D target: shape (n_segments,)")
 
 
 @check(IMG_W, "recovers the coefficients of a model linear in the visible superpixels", points=2)

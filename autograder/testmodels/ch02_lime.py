@@ -148,15 +148,24 @@ class WordPresenceClassifier:
     word's effect is multiplied by ``far["sign"]`` (e.g. -1: reversed). LIME's kernel
     gives such samples, far from the text being explained, a small weight.
     ``interactions`` adds ``c`` when both words ``a`` and ``b`` are present.
+
+    Two optional tripwires make rules about *how* it is called visible: with
+    ``max_calls`` set, calling it more often than that raises; with ``first_text``
+    set, a batch whose first text does not hold exactly the words of ``first_text``
+    raises (LIME's row 0 is the text being explained, every word kept).
     """
 
     def __init__(self, weights: Dict[str, float], bias: float = 0.5, link: str = "linear",
-                 far: Optional[dict] = None, interactions: Sequence = ()):
+                 far: Optional[dict] = None, interactions: Sequence = (), max_calls: Optional[int] = None,
+                 first_text: Optional[str] = None):
         self.weights = {str(k): float(v) for k, v in weights.items()}
         self.bias = float(bias)
         self.link = link
         self.far = far
         self.interactions = [(str(a), str(b), float(c)) for a, b, c in interactions]
+        self.max_calls = max_calls
+        self.first_text = first_text
+        self.calls = 0
 
     def score_words(self, present: set) -> float:
         sign = 1.0
@@ -173,7 +182,17 @@ class WordPresenceClassifier:
         return float(min(1.0, max(0.0, s)))
 
     def __call__(self, texts) -> np.ndarray:
+        self.calls += 1
+        if self.max_calls is not None and self.calls > self.max_calls:
+            raise RuntimeError(f"predict_proba was called {self.calls} times in one explanation: "
+                               "call it once, on the texts of all the samples together")
         batch = _as_text_list(texts)
+        if self.first_text is not None:
+            first = sorted(set(WORD.findall(batch[0]))) if batch else []
+            if first != sorted(set(WORD.findall(self.first_text))):
+                raise RuntimeError(f"the first text predict_proba received, {batch[0][:80]!r}, is not the text "
+                                   "being explained with every word kept" if batch else
+                                   "predict_proba received an empty batch")
         p1 = np.array([self.positive(set(WORD.findall(t))) for t in batch], dtype=float)
         return np.column_stack([1.0 - p1, p1])
 
@@ -227,13 +246,18 @@ class RegionBrightnessClassifier:
     Class ``j`` scores ``gains[j] * (mean brightness inside regions[j]) + biases[j]``;
     a class without a region (``None``) scores its bias only. Hiding the superpixels of
     region ``j`` (painting them black) therefore lowers the probability of class ``j``.
+
+    With ``max_images`` set, being asked about more images than that in total raises (a tripwire
+    for an explanation that ignores its ``num_samples``).
     """
 
     def __init__(self, regions: Sequence[Optional[np.ndarray]], gains: Sequence[float],
-                 biases: Optional[Sequence[float]] = None):
+                 biases: Optional[Sequence[float]] = None, max_images: Optional[int] = None):
         self.regions = [None if r is None else np.asarray(r, dtype=bool) for r in regions]
         self.gains = np.asarray(gains, dtype=float)
         self.biases = np.zeros(len(self.regions)) if biases is None else np.asarray(biases, dtype=float)
+        self.max_images = max_images
+        self.images_seen = 0
 
     def scores(self, images) -> np.ndarray:
         x = np.asarray(images, dtype=float)
@@ -253,6 +277,10 @@ class RegionBrightnessClassifier:
         return e / e.sum(axis=1, keepdims=True)
 
     def __call__(self, images) -> np.ndarray:
+        self.images_seen += len(images)
+        if self.max_images is not None and self.images_seen > self.max_images:
+            raise RuntimeError(f"classifier_fn was asked about {self.images_seen} images, more than the "
+                               f"{self.max_images} samples requested")
         return self._softmax(self.scores(images))
 
     def on_samples(self, image: np.ndarray, segments: np.ndarray, z) -> np.ndarray:
