@@ -350,8 +350,9 @@ def invoke(fn: Callable[..., Any], kwargs: Dict[str, Any]) -> Dict[str, Any]:
         if namespace is not None:
             namespace.update(inject)
         value = fn(**kwargs)
+        returned_type = describe_type(value)
         if then is not None and value is not None:
-            value = then(value, kwargs)
+            value = then(value, kwargs)  # None from it (a method still the stub) reads as not attempted
     except (CheckFailed, NotAttempted):
         raise
     except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt too
@@ -367,14 +368,6 @@ def invoke(fn: Callable[..., Any], kwargs: Dict[str, Any]) -> Dict[str, Any]:
                     namespace.pop(k, None)
     if value is None:
         raise NotAttempted()
-    returned_type = describe_type(value)
-    if then is not None:
-        try:
-            value = then(value, kwargs)
-        except (CheckFailed, NotAttempted):
-            raise
-        except Exception as exc:  # noqa: BLE001 - the student's result misbehaved
-            raise StudentError(_summarize(exc), _where(exc)) from None
     after = {k: np.array(v, dtype=np.float64, copy=True) for k, v in kwargs.items()
              if isinstance(v, np.ndarray)}
     return {"value": coerce(value), "args_after": after, "type": returned_type}

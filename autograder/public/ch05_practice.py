@@ -345,6 +345,6 @@ def _(call):
 @check(RI, "leaves the caller's values unchanged")
 def _(call):
     ct, frame, values, _ = raw_case("basic", seed=3)
-    original = values.copy()
+    values_before = values.copy()
     call(values=values, column_transformer=ct)
-    call.expect_unchanged("values", original)
+    call.expect_unchanged("values", values_before)
