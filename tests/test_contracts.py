@@ -19,7 +19,7 @@ CHAPTERS = chapters()
 # Chapters whose CONTRACT is being written on another branch while this test lands (issue 8): without a
 # CONTRACT they are reported as expected failures instead of failing; once they have one they are checked
 # like every other chapter. Remove an entry when its branch is merged; never add a finished chapter here.
-PENDING = {"ch02_lime": "the chapter-2 helper adds ch02's CONTRACT (issue 8)"}
+PENDING: dict = {}  # chapter -> why its CONTRACT is not there yet (none pending)
 
 
 def contract_of(chapter: str):

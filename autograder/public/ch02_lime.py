@@ -277,7 +277,7 @@ def unpack_explanation(out, k, shape, call=None):
     if not isinstance(out, tuple) or len(out) != 2:
         raise CheckFailed("return a tuple (labels, masks)", hint="end with `return labels, masks`")
     if call is not None:  # the types as returned, before coercion
-        call.expect_array("labels", item=0, kind="integer", hint="labels = np.array(explanation.top_labels[:top_labels])")
+        call.expect_array("labels", item=0, kind="integer", hint="an integer NumPy array of the explained labels: np.array(explanation.top_labels[:top_labels])")
         call.expect_array("masks", item=1, hint="masks = np.stack([...]), one (H, W) mask per label")
     labels, masks = out
     expect_shape(labels, (k,), "labels", hint=f"the {k} class indices explained, most probable first")

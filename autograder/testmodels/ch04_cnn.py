@@ -176,6 +176,7 @@ class FingerprintMap:
     when it was changed any other way. The correlations a correct check returns are therefore known
     exactly (:func:`autograder.answers.ch04_cnn.fingerprint_correlations`).
     """
+    SANDBOX_LOCAL = True  # a stand-in explanation method the student's code calls with a real Keras model
 
     def __init__(self, original: Dict[str, np.ndarray], seed: int = 0, shape=(8, 8)):
         self.original = {k: np.asarray(v, dtype=np.float32) for k, v in original.items()}
@@ -216,6 +217,7 @@ def fingerprint_map(states: Sequence[int], seed: int = 0, shape=(8, 8)) -> np.nd
 class LinearSaliency:
     """A stand-in method for ``randomisation_check``: |gradient| of a ``linear`` net's logit, from its
     current weights (so it changes with every re-initialised layer, randomly)."""
+    SANDBOX_LOCAL = True  # a stand-in explanation method the student's code calls with a real Keras model
 
     def __call__(self, model=None, image=None, class_index=None):
         w = np.asarray(model.get_layer("logits").get_weights()[0])[:, int(class_index)]
