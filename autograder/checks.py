@@ -53,7 +53,19 @@ class CheckFailed(AssertionError):
 
 
 class NotAttempted(Exception):
-    """The function is still the stub (it returned ``None``)."""
+    """The function is still the stub (it returned ``None``).
+
+    ``part=True``: the function returned something, but the part of it this check reads (a method of
+    a class exercise, read through ``THEN``) still returns ``None``; the exercise's other checks
+    still run, so a class whose first method is a stub keeps the marks of its finished methods.
+    """
+
+    def __init__(self, part: bool = False):
+        super().__init__("part" if part else "")
+        self.part = part
+
+    def __reduce__(self):
+        return NotAttempted, (self.part,)
 
 
 class StudentError(Exception):
@@ -352,7 +364,9 @@ def invoke(fn: Callable[..., Any], kwargs: Dict[str, Any]) -> Dict[str, Any]:
         value = fn(**kwargs)
         returned_type = describe_type(value)
         if then is not None and value is not None:
-            value = then(value, kwargs)  # None from it (a method still the stub) reads as not attempted
+            value = then(value, kwargs)
+            if value is None:  # a method still the stub: this check only is not attempted
+                raise NotAttempted(part=True)
     except (CheckFailed, NotAttempted):
         raise
     except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt too
@@ -463,6 +477,7 @@ class CheckResult:
     message: str = ""
     hint: str = ""
     seconds: float = 0.0  # wall clock of this check (the student's calls, test-model calls and the comparison)
+    partial: bool = False  # "not attempted" for one part (a stub method), not for the whole exercise
 
     @property
     def passed(self) -> bool:
@@ -485,7 +500,11 @@ def _run_check(chk: Check, backend: Callable[[Dict[str, Any]], Dict[str, Any]]) 
     caller = Caller(backend)
     try:
         chk.run(caller)
-    except NotAttempted:
+    except NotAttempted as exc:
+        if exc.part:
+            return CheckResult(chk, "not attempted", "not attempted yet: the part this check reads (a method) "
+                               "still returns None", "replace that method's `#** EDIT ME **` line with your code",
+                               partial=True)
         return CheckResult(chk, "not attempted", "not attempted yet: the function still returns None",
                            "replace the `#** EDIT ME **` line with your code and return the result")
     except CheckFailed as exc:
@@ -508,7 +527,8 @@ def _run_check(chk: Check, backend: Callable[[Dict[str, Any]], Dict[str, Any]]) 
 
 
 def run_checks(exercise: str, backend, include_hidden: bool) -> List[CheckResult]:
-    """Run an exercise's checks in order. After a stub, a timeout or a dead worker the rest are not tried."""
+    """Run an exercise's checks in order. After a stub, a timeout or a dead worker the rest are not tried
+    (a stub *method* of a class exercise stops only the checks that read it)."""
     results: List[CheckResult] = []
     stop: Optional[CheckResult] = None
     for chk in exercise_checks(exercise, include_hidden):
@@ -517,6 +537,6 @@ def run_checks(exercise: str, backend, include_hidden: bool) -> List[CheckResult
             continue
         res = run_check(chk, backend)
         results.append(res)
-        if res.status in ("not attempted", "timed out", "crashed"):
+        if res.status in ("not attempted", "timed out", "crashed") and not res.partial:
             stop = res
     return results

@@ -657,7 +657,7 @@ class Worker:
             raise WorkerDied(f"your function returned {size / 1024 ** 2:.0f} MB of data, more than the "
                              f"grader accepts ({self.limits.message_bytes / 1024 ** 2:.0f} MB)")
         if kind == "not_attempted":
-            raise NotAttempted()
+            raise NotAttempted(part=reply.get("part") is True)
         if kind == "check_failed":
             raise CheckFailed(str(reply.get("message", ""))[:500], str(reply.get("hint", ""))[:300])
         summary = str(reply.get("summary", "an error"))[:300]

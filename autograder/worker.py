@@ -426,8 +426,8 @@ def serve(req_fd: int, resp_fd: int, jail: bool = False, workdir: str = ".", max
             size = _encoded_size(payload)
             if size > max_bytes:  # say so at once instead of encoding hundreds of MB the grader will refuse
                 payload = {"ok": False, "kind": "too_large", "bytes": size}
-        except NotAttempted:
-            payload = {"ok": False, "kind": "not_attempted"}
+        except NotAttempted as exc:
+            payload = {"ok": False, "kind": "not_attempted", "part": bool(exc.part)}
         except StudentError as exc:
             payload = {"ok": False, "kind": "student_error", "summary": exc.summary, "where": exc.where}
         except CheckFailed as exc:

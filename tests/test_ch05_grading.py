@@ -446,3 +446,16 @@ def test_a_class_exercise_is_extracted_with_its_methods(tmp_path):
     statuses = {r.check.name: r.status for r in report.results["Explanation"]}
     assert statuses["feature_importance_dict: the top_k features in ranked order"] == "not attempted"
     assert statuses["ranked_global_names: most important first, by absolute value"] == "passed"
+
+
+def test_a_stub_first_method_costs_only_its_own_checks(tmp_path):
+    """A class whose FIRST graded method is still the stub keeps the marks of the methods that work:
+    only the checks that read the stub method say "not attempted"."""
+    path = make_submission(tmp_path, CH, {"Explanation": explanation_with(ranked_global_names="#** EDIT ME **")})
+    report = grade_notebook(path)
+    results = {r.check.name: r for r in report.results["Explanation"]}
+    first = results["ranked_global_names: most important first, by absolute value"]
+    assert first.status == "not attempted" and "method" in first.message
+    assert results["ranked_global_values: the values in ranked order, signs kept"].status == "passed"
+    assert results["ranked_local_names and ranked_local_values rank every row by absolute value"].status == "passed"
+    assert 0 < report.exercise_scores()["Explanation"] < max_points("Explanation")

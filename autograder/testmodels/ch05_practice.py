@@ -90,10 +90,12 @@ class CallMethod:
 
 
 class StoredAfter(CallMethod):
-    """Call a method, then return the explanation's stored ``(local_values, global_values)``."""
+    """Call a method, then return the explanation's stored ``(local_values, global_values)``
+    (``None`` while the method is still the stub: nothing to judge yet)."""
 
     def __call__(self, result, call_kwargs):
-        super().__call__(result, call_kwargs)
+        if super().__call__(result, call_kwargs) is None:
+            return None
         return np.array(result.local_values, dtype=float), np.array(result.global_values, dtype=float)
 
 
