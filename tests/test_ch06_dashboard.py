@@ -233,7 +233,7 @@ def test_the_widgets_drive_the_state_and_leak_no_figures(parts):
     assert state.filter_keep == ("Female",) and "sex in {Female}" in box.table_note.value
     assert "Male</td>" not in box.table.value and "Female</td>" in box.table.value
     # many slider moves leave no figure open
-    for value in (20, 30, 40, 50, 60):
+    for value in (20, 40, 60):
         controls["what_if"]["age"].value = value
     assert plt.get_fignums() == []
     controls["reset"].click()

@@ -403,7 +403,8 @@ def _show(value) -> str:
 def build_dashboard(model, rows: pd.DataFrame, scoring_explainer, **options):
     """The interactive dashboard: an ``ipywidgets`` VBox with a row picker, the chosen row's
     prediction, and tabs for data exploration, global importance (top-k slider), summary importance,
-    explanation exploration, local importance with what-if controls, and ICE.
+    explanation exploration (dependence), and the chosen row: what-if controls beside its local
+    importance and its ICE curve.
 
     ``options`` go to :class:`Dashboard` (``max_explained``, ``seed``, ``target_name``, ``top_k``).
     The box's ``.dashboard`` attribute is the :class:`Dashboard` state behind it.
@@ -414,7 +415,9 @@ def build_dashboard(model, rows: pd.DataFrame, scoring_explainer, **options):
     busy = {"syncing": False}
 
     def image():
-        return w.Image(format="png", layout=w.Layout(max_width="760px", height="auto"))
+        # natural size (a flex column would stretch it), never wider than its box
+        return w.Image(format="png", layout=w.Layout(width="auto", height="auto", max_width="100%",
+                                                     align_self="flex-start"))
 
     # header: row picker and prediction
     row_picker = w.Dropdown(options=[(f"row {index}", k) for k, index in enumerate(state.explained.index)],
@@ -482,7 +485,7 @@ def build_dashboard(model, rows: pd.DataFrame, scoring_explainer, **options):
             column = state.rows[name].dropna()
             low, high = float(column.min()), float(column.max())
             integer = bool(np.all(column == np.round(column)))
-            step = 1.0 if integer and high - low >= 20 else (high - low) / 100 or 1.0
+            step = 1.0 if integer else (high - low) / 100 or 1.0
             what_if[name] = w.FloatSlider(min=low, max=high, step=step, description=name, readout_format=".0f"
                                           if integer else ".2f", continuous_update=False,
                                           style={"description_width": "120px"}, layout=w.Layout(width="330px"))
@@ -567,17 +570,18 @@ def build_dashboard(model, rows: pd.DataFrame, scoring_explainer, **options):
     sync_what_if()
     show_row()
 
+    row_view = w.HBox([
+        w.VBox([w.HTML("<b>What if?</b> Change the row's values:")] + list(what_if.values()) + [reset]),
+        w.VBox([local_image, ice_feature, ice_image]),
+    ])
     tabs = w.Tab(children=[
         w.VBox([w.HBox([filter_feature, filter_holder]), table_note, table]),
         w.VBox([top_k, global_image]),
         w.VBox([w.HTML("<i>The top k slider is on the Global importance tab.</i>"), summary_image]),
         w.VBox([w.HBox([dependence_feature, colour_feature]), dependence_image]),
-        w.HBox([w.VBox([w.HTML("<b>What if?</b> Change the row's values:")] + list(what_if.values()) + [reset]),
-                local_image]),
-        w.VBox([ice_feature, ice_image]),
+        row_view,
     ])
-    for k, title in enumerate(["Data", "Global importance", "Summary", "Explanation exploration",
-                               "Local importance & what-if", "ICE"]):
+    for k, title in enumerate(["Data", "Global importance", "Summary", "Dependence", "Row & what-if"]):
         tabs.set_title(k, title)
     tabs.selected_index = 4
     box = w.VBox([w.HTML(f"<h3>Explanation dashboard</h3>"), note, w.HBox([row_picker]), prediction, tabs])
