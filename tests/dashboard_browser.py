@@ -238,16 +238,17 @@ class Browser:
             " return {x: r.x, y: r.y, width: r.width, height: r.height}; })()")
 
     def screenshot(self, path: Path, selector: Optional[str] = None, margin: int = 12) -> Path:
-        """PNG of the page's viewport, or of the element ``selector`` (plus ``margin`` pixels)."""
+        """PNG of the page's viewport, or of the element ``selector`` (plus ``margin`` pixels left, right
+        and below)."""
         params = {"format": "png"}
         if selector:
             self.evaluate("window.scrollTo(0, 0)")
             box = self.evaluate(f"(() => {{ const r = document.querySelector({json.dumps(selector)})"
                                 ".getBoundingClientRect(); return [r.x + window.scrollX, r.y + window.scrollY,"
                                 " r.width, r.height]; })()")
-            x, y = max(0, box[0] - margin), max(0, box[1] - margin)
+            x, y = max(0, box[0] - margin), box[1]           # no top margin: output above is not ours
             params.update(captureBeyondViewport=True,
-                          clip={"x": x, "y": y, "width": box[2] + 2 * margin, "height": box[3] + 2 * margin, "scale": 1})
+                          clip={"x": x, "y": y, "width": box[2] + 2 * margin, "height": box[3] + margin, "scale": 1})
         data = self.send("Page.captureScreenshot", params)["data"]
         Path(path).write_bytes(base64.b64decode(data))
         return Path(path)

@@ -185,6 +185,7 @@ def test_dependence_view_follows_the_picked_feature(board):
     np.testing.assert_allclose(points[:, 1], board.local_values[:, j])
     assert "age" in titled(fig) and "coloured by sex" in titled(fig)
     assert [t.get_text() for t in fig.axes[-1].get_yticklabels()] == ["Female", "Male"]
+    assert fig.axes[0].collections[0].get_clim() == (-0.5, 1.5)     # both categories on the colour bar
     board.set_dependence_feature("sex")
     assert [t.get_text() for t in board.dependence_figure().axes[0].get_xticklabels()] == ["Female", "Male"]
 
@@ -232,6 +233,12 @@ def test_the_widgets_drive_the_state_and_leak_no_figures(parts):
     keep.value = ("Female",)
     assert state.filter_keep == ("Female",) and "sex in {Female}" in box.table_note.value
     assert "Male</td>" not in box.table.value and "Female</td>" in box.table.value
+    # explanation exploration: the feature and colour pickers, "(none)" for no colour
+    controls["dependence_feature"].value = "age"
+    controls["colour_feature"].value = "(none)"
+    assert (state.dependence_feature, state.colour_feature) == ("age", None)
+    controls["filter_feature"].value = "(no filter)"
+    assert state.filter_feature is None and "300 of 300 rows" in box.table_note.value
     # many slider moves leave no figure open
     for value in (20, 40, 60):
         controls["what_if"]["age"].value = value

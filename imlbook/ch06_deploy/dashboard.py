@@ -30,7 +30,7 @@ import pandas as pd
 
 from imlbook import style
 from imlbook.grids import feature_grid
-from imlbook.plots.ch01_pdp_ice import plot_ice
+from imlbook.plots.ch01_pdp_ice import LEGEND_OUTSIDE, plot_ice
 from imlbook.plots.ch05_practice import (plot_dependence, plot_global_importance, plot_local_importance,
                                          plot_summary)
 
@@ -112,9 +112,13 @@ def dependence_view(feature_values: Sequence[float], attributions: Sequence[floa
                           target_name=target_name, rows_note=rows_note)
     if categories is not None:
         fig.axes[0].set_xticks(range(len(categories)), list(categories))
-    if colour_values is not None and colour_categories is not None:
-        bar = fig.axes[-1]
-        bar.set_yticks(range(len(colour_categories)), list(colour_categories))
+    if colour_values is not None:
+        dots = fig.axes[0].collections[0]
+        dots.set_edgecolor("0.35")                 # a thin outline: dots near the map's white centre stay visible
+        dots.set_linewidth(0.4)
+        if colour_categories is not None:         # every category on the bar, even one absent from these rows
+            dots.set_clim(-0.5, len(colour_categories) - 0.5)
+            fig.axes[-1].set_yticks(range(len(colour_categories)), list(colour_categories))
     return fig
 
 
@@ -144,8 +148,6 @@ def ice_view(grid: Sequence[float], row_curve: Sequence[float], feature_name: st
     if not math.isnan(value):
         ax.plot([value], [prediction], "o", ms=9, mfc="white", mec="k", mew=2,
                 label=f"its value {_fmt(value, categories)}: {prediction:.3f}")
-    from imlbook.plots.ch01_pdp_ice import LEGEND_OUTSIDE
-
     ax.legend(**LEGEND_OUTSIDE)
     ax.set_xlabel(feature_name)
     ax.set_ylabel(target_name)
@@ -383,6 +385,14 @@ def summary_colours(codes: np.ndarray) -> np.ndarray:
     return codes
 
 
+def _category_note(state: Dashboard) -> str:
+    """How the summary colours categories: by their position in the schema's list."""
+    if not state.schema.categories:
+        return ""
+    orders = "; ".join(f"{name}: {' < '.join(values)}" for name, values in state.schema.categories.items())
+    return f"A category's colour is its position in its list, low to high ({orders})."
+
+
 def _same(a, b) -> bool:
     missing_a = a is None or (isinstance(a, float) and math.isnan(a))
     missing_b = b is None or (isinstance(b, float) and math.isnan(b))
@@ -411,6 +421,9 @@ def build_dashboard(model, rows: pd.DataFrame, scoring_explainer, **options):
     """
     import ipywidgets as w
 
+    explained = min(len(rows), options.get("max_explained", MAX_EXPLAINED))
+    print(f"Explaining {explained} of {len(rows)} rows (one batched pass), then drawing the dashboard...",
+          flush=True)
     state = Dashboard(model, rows, scoring_explainer, **options)
     busy = {"syncing": False}
 
@@ -430,13 +443,13 @@ def build_dashboard(model, rows: pd.DataFrame, scoring_explainer, **options):
                   f"Red pushes the prediction up, blue pushes it down.</i>")
 
     # data exploration
-    filter_feature = w.Dropdown(options=[("(no filter)", None)] + [(n, n) for n in state.names], value=None,
-                                description="Filter on")
+    no_filter, no_colour = "(no filter)", "(none)"       # ipywidgets shows a None value as an empty box
+    filter_feature = w.Dropdown(options=[no_filter] + state.names, value=no_filter, description="Filter on")
     filter_holder = w.HBox()
     table_note, table = w.HTML(), w.HTML()
 
     def filter_control(feature):
-        if feature is None:
+        if feature == no_filter:
             return None
         if feature in state.schema.categories:
             values = list(state.schema.categories[feature])
@@ -470,8 +483,8 @@ def build_dashboard(model, rows: pd.DataFrame, scoring_explainer, **options):
 
     # explanation exploration
     dependence_feature = w.Dropdown(options=state.names, value=state.dependence_feature, description="Feature")
-    colour_feature = w.Dropdown(options=[("(none)", None)] + [(n, n) for n in state.names],
-                                value=state.colour_feature, description="Colour by")
+    colour_feature = w.Dropdown(options=[no_colour] + state.names, value=state.colour_feature or no_colour,
+                                description="Colour by")
     dependence_image = image()
 
     # local importance and what-if
@@ -550,7 +563,8 @@ def build_dashboard(model, rows: pd.DataFrame, scoring_explainer, **options):
         show_row()
 
     def on_dependence(_):
-        state.set_dependence_feature(dependence_feature.value, colour_feature.value)
+        colour = None if colour_feature.value == no_colour else colour_feature.value
+        state.set_dependence_feature(dependence_feature.value, colour)
         show_dependence()
 
     def on_ice(change):
@@ -577,7 +591,8 @@ def build_dashboard(model, rows: pd.DataFrame, scoring_explainer, **options):
     tabs = w.Tab(children=[
         w.VBox([w.HBox([filter_feature, filter_holder]), table_note, table]),
         w.VBox([top_k, global_image]),
-        w.VBox([w.HTML("<i>The top k slider is on the Global importance tab.</i>"), summary_image]),
+        w.VBox([w.HTML("<i>The top k slider is on the Global importance tab. " + _category_note(state) + "</i>"),
+                summary_image]),
         w.VBox([w.HBox([dependence_feature, colour_feature]), dependence_image]),
         row_view,
     ])
