@@ -209,6 +209,12 @@ def test_the_widgets_drive_the_state_and_leak_no_figures(parts):
     box = dash.build_dashboard(counting, test, explainer, max_explained=N_EXPLAINED)
     state, controls, images = box.dashboard, box.controls, box.images
     assert plt.get_fignums() == []
+    # the row's tab is shown first; another tab's figure is drawn when that tab is shown
+    assert controls["tabs"].selected_index == 4
+    assert all(bytes(images[name].value).startswith(b"\x89PNG") for name in ("local", "ice"))
+    assert not bytes(images["global"].value)
+    for tab in (1, 2, 3, 4):
+        controls["tabs"].selected_index = tab
     assert all(bytes(image.value).startswith(b"\x89PNG") for image in images.values())
     text, local, ice = box.prediction.value, bytes(images["local"].value), bytes(images["ice"].value)
     # what-if: move the education slider
@@ -222,10 +228,14 @@ def test_the_widgets_drive_the_state_and_leak_no_figures(parts):
     assert state.position == 4 and state.edits == {}
     assert slider.value == state.explained["education_num"].iloc[4]
     assert controls["what_if"]["sex"].value == state.explained["sex"].iloc[4]
-    # top k
-    global_before = bytes(images["global"].value)
+    # top k: the hidden global view is redrawn when its tab is shown
+    global_before, local_before = bytes(images["global"].value), bytes(images["local"].value)
     controls["top_k"].value = 2
-    assert state.top_k == 2 and bytes(images["global"].value) != global_before
+    assert state.top_k == 2 and bytes(images["local"].value) != local_before
+    assert bytes(images["global"].value) == global_before
+    controls["tabs"].selected_index = 1
+    assert bytes(images["global"].value) != global_before
+    controls["tabs"].selected_index = 4
     # filter
     controls["filter_feature"].value = "sex"
     keep = box.filter_holder.children[0]

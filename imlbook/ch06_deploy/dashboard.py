@@ -12,7 +12,7 @@ Three layers, so that everything but the wiring is tested without a browser:
   ...) change the state and its ``*_figure`` methods draw the current views.
 * **widgets** — :func:`build_dashboard` returns an ``ipywidgets`` box whose controls call the state's
   methods and show its figures as PNG images (each figure is closed once drawn, so moving a slider
-  does not accumulate figures).
+  does not accumulate figures; a figure is drawn when its tab is shown, not while it is hidden).
 
 All attributions are local importances of the model's positive-class probability in the raw feature
 space (one value per raw column) from a :class:`~imlbook.ch06_deploy.scoring.ScoringExplainer`.
@@ -508,17 +508,24 @@ def build_dashboard(model, rows: pd.DataFrame, scoring_explainer, **options):
     ice_feature = w.Dropdown(options=state.names, value=state.ice_feature, description="Sweep")
     ice_image = image()
 
-    def show_importance():
-        global_image.value = figure_png(state.global_figure())
-        summary_image.value = figure_png(state.summary_figure())
+    # each figure is drawn when its tab is shown; a change to a hidden one only marks it stale
+    images = {"global": global_image, "summary": summary_image, "dependence": dependence_image,
+              "local": local_image, "ice": ice_image}
+    draw = {"global": state.global_figure, "summary": state.summary_figure, "dependence": state.dependence_figure,
+            "local": state.local_figure, "ice": state.ice_figure}
+    tab_of = {"global": 1, "summary": 2, "dependence": 3, "local": 4, "ice": 4}
+    stale = set(images)
 
-    def show_dependence():
-        dependence_image.value = figure_png(state.dependence_figure())
+    def redraw(*names):
+        stale.update(names)
+        for name in sorted(stale):
+            if tabs.selected_index == tab_of[name]:
+                images[name].value = figure_png(draw[name]())
+                stale.discard(name)
 
     def show_row():
         prediction.value = f"<b>{state.prediction_text()}</b>"
-        local_image.value = figure_png(state.local_figure())
-        ice_image.value = figure_png(state.ice_figure())
+        redraw("local", "ice")
 
     def sync_what_if():
         busy["syncing"] = True
@@ -559,17 +566,16 @@ def build_dashboard(model, rows: pd.DataFrame, scoring_explainer, **options):
 
     def on_top_k(change):
         state.set_top_k(change["new"])
-        show_importance()
-        show_row()
+        redraw("global", "summary", "local")
 
     def on_dependence(_):
         colour = None if colour_feature.value == no_colour else colour_feature.value
         state.set_dependence_feature(dependence_feature.value, colour)
-        show_dependence()
+        redraw("dependence")
 
     def on_ice(change):
         state.set_ice_feature(change["new"])
-        ice_image.value = figure_png(state.ice_figure())
+        redraw("ice")
 
     row_picker.observe(on_row, "value")
     reset.on_click(on_reset)
@@ -578,11 +584,6 @@ def build_dashboard(model, rows: pd.DataFrame, scoring_explainer, **options):
     colour_feature.observe(on_dependence, "value")
     ice_feature.observe(on_ice, "value")
 
-    show_table()
-    show_importance()
-    show_dependence()
-    sync_what_if()
-    show_row()
 
     row_view = w.HBox([
         w.VBox([w.HTML("<b>What if?</b> Change the row's values:")] + list(what_if.values()) + [reset]),
@@ -599,14 +600,17 @@ def build_dashboard(model, rows: pd.DataFrame, scoring_explainer, **options):
     for k, title in enumerate(["Data", "Global importance", "Summary", "Dependence", "Row & what-if"]):
         tabs.set_title(k, title)
     tabs.selected_index = 4
+    tabs.observe(lambda change: redraw(), "selected_index")
+    show_table()
+    sync_what_if()
+    show_row()
     box = w.VBox([w.HTML(f"<h3>Explanation dashboard</h3>"), note, w.HBox([row_picker]), prediction, tabs])
     box.add_class("imlbook-dashboard")
     box.dashboard = state
     box.controls = {"row": row_picker, "reset": reset, "top_k": top_k, "filter_feature": filter_feature,
                     "dependence_feature": dependence_feature, "colour_feature": colour_feature,
                     "ice_feature": ice_feature, "what_if": what_if, "tabs": tabs}
-    box.images = {"global": global_image, "summary": summary_image, "dependence": dependence_image,
-                  "local": local_image, "ice": ice_image}
+    box.images = images
     box.prediction = prediction
     box.table, box.table_note, box.filter_holder = table, table_note, filter_holder
     return box
