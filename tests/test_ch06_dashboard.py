@@ -157,7 +157,7 @@ def test_ice_sweeps_the_chosen_row_in_one_model_call(parts, board):
     board.set_value("age", 60)
     board.set_ice_feature("education_num")
     before = counting.calls
-    grid, row_curve, context = board.ice_curves()
+    grid, row_curve, context = board.ice_sweep()
     assert counting.calls - before == 1
     assert len(grid) > 5 and np.all(np.diff(grid) > 0)
     assert context.shape == (min(dash.ICE_CONTEXT_ROWS, N_EXPLAINED - 1), len(grid))
@@ -168,7 +168,7 @@ def test_ice_sweeps_the_chosen_row_in_one_model_call(parts, board):
     if own in grid:
         assert row_curve[list(grid).index(own)] == pytest.approx(board.row_prediction)
     board.set_ice_feature("marital_status")
-    grid, row_curve, _ = board.ice_curves()
+    grid, row_curve, _ = board.ice_sweep()
     np.testing.assert_array_equal(grid, np.arange(4))
     fig = board.ice_figure()
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["Divorced", "Married", "Never-married",

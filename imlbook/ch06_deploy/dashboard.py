@@ -352,7 +352,7 @@ class Dashboard:
         column = column[~np.isnan(column)][:, None]
         return np.unique(feature_grid(column, 0, num=ICE_POINTS))
 
-    def ice_curves(self):
+    def ice_sweep(self):
         """``(grid, row_curve, context_curves)``: the chosen row's predictions along the grid of
         :attr:`ice_feature` (its edits applied), and those of up to ``ICE_CONTEXT_ROWS`` other
         explained rows, from one batched model call."""
@@ -367,7 +367,7 @@ class Dashboard:
         return grid, output[0], output[1:]
 
     def ice_figure(self):
-        grid, row_curve, context = self.ice_curves()
+        grid, row_curve, context = self.ice_sweep()
         feature = self.ice_feature
         value = float(self.schema.encode(self.current_row())[0, self.names.index(feature)])
         return ice_view(grid, row_curve, feature, value, self.row_prediction, context_curves=context,
