@@ -75,6 +75,10 @@ def test_explanations_are_computed_once_batched_on_a_capped_sample(parts):
     np.testing.assert_allclose(board.probabilities, model.predict_proba(test)[:, 1])
     # the explained rows are a sample from all of the rows, in order, not just the first ones
     assert np.all(np.diff(board.explained_positions) > 0) and board.explained_positions[-1] > N_EXPLAINED
+    with pytest.raises(ValueError, match="max_explained"):
+        dash.Dashboard(counting, test, explainer, max_explained=0)
+    with pytest.raises(ValueError, match="at least one row"):
+        dash.Dashboard(counting, test.iloc[:0], explainer)
 
 
 def test_the_views_draw_titled_figures_that_say_predicted(board):

@@ -195,6 +195,8 @@ class Dashboard:
         self.rows = self.schema.frame(rows).set_axis(rows.index)
         if not len(self.rows):
             raise ValueError("the dashboard needs at least one row")
+        if int(max_explained) < 1:
+            raise ValueError(f"max_explained must be at least 1, got {max_explained}")
         classes = getattr(model, "classes_", None)
         positive = classes[-1] if classes is not None else None
         self.target_name = target_name or (f"predicted probability of class {positive}" if positive is not None
