@@ -199,7 +199,8 @@ def generate_solutions(chapter: str, dest: Optional[Path] = None, log=print) -> 
 
 
 BUNDLE_MARKER = ".imlbook-bundle.json"  # lists the files a bundle holds, with their sha256
-INSTRUCTOR_ONLY_REQUIREMENTS = ("nbgrader", "pytest", "pytest-xdist")  # not installed for students
+# Not installed for students (Voilà serves the dashboard only for the browser test and the screenshot).
+INSTRUCTOR_ONLY_REQUIREMENTS = ("nbgrader", "pytest", "pytest-xdist", "voila")
 
 
 def _student_requirements() -> str:
@@ -209,7 +210,7 @@ def _student_requirements() -> str:
         if name in INSTRUCTOR_ONLY_REQUIREMENTS:
             continue
         lines.append(line)
-    lines.append("# (the instructor's tools nbgrader and pytest are not needed here and not installed)")
+    lines.append("# (the instructor's tools nbgrader, pytest and voila are not needed here and not installed)")
     return "\n".join(lines) + "\n"
 
 
