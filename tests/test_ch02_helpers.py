@@ -47,7 +47,7 @@ def test_colour_classifier_and_its_known_answer():
     seg = block_segments(20, 20, 2, 1)
     ev = clf.evidence(img, seg, label=0)
     assert ev[0] > 0 > ev[1]  # the red half supports class R, the blue half counts against it
-    # it is the first-order change of P(red): compare with a small change of one pixel's red
+    # it is the first-order change of P(R): compare with a small change of one pixel's red value
     tiny = img.copy()
     tiny[0, 0, 0] = 0.0
     one_pixel = clf.evidence(img, np.arange(400).reshape(20, 20), label=0)[0]
