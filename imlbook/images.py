@@ -6,7 +6,7 @@
   message when the weights are not cached and cannot be downloaded;
 * :func:`mobilenet_classifier` — wraps the model as ``classifier_fn(images in [0, 1]) -> probabilities``,
   the interface LIME expects, with MobileNetV2's own input scaling;
-* :class:`ColourClassifier` — a transparent stand-in classifier ("red", "green", "blue" from the average
+* :class:`ColourClassifier` — a transparent stand-in classifier (classes "R", "G", "B" from the average
   colour) whose explanation is known in advance, to test explanation code without any download;
 * :func:`load_imagenet_v2` — opt-in: the ImageNetV2 test images through ``tensorflow_datasets``
   (about 1.26 GB to download, not installed by default).
@@ -142,14 +142,16 @@ def load_imagenet_v2(n: int = 50, size: int = IMAGE_SIZE):
 
 # ---------------------------------------------------------------------------- a transparent classifier
 class ColourClassifier:
-    """A 'classifier' whose reasons we know: P(red), P(green), P(blue) from the image's average colour.
+    """A 'classifier' whose reasons we know: P(R), P(G), P(B) from the image's average colour.
 
     ``p = softmax(temperature * (mean R, mean G, mean B))`` over the whole image. Hiding a superpixel
     (painting it black) removes its colour from the average, so LIME should name the reddest
-    superpixels as the evidence for "red". Use it to test explanation code offline.
+    superpixels as the evidence for class "R". Use it to test explanation code offline.
     """
 
-    class_names = ["red", "green", "blue"]
+    #: class k wins when channel k (R, G, B) dominates the average colour. Deliberately not named
+    #: "red"/"blue": in the workbook's plots red and blue mean evidence for and against a class.
+    class_names = ["R", "G", "B"]
 
     def __init__(self, temperature: float = 10.0):
         self.temperature = float(temperature)

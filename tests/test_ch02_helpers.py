@@ -46,8 +46,8 @@ def test_colour_classifier_and_its_known_answer():
     assert p.shape == (1, 3) and np.isclose(p.sum(), 1) and p.argmax() == 0
     seg = block_segments(20, 20, 2, 1)
     ev = clf.evidence(img, seg, label=0)
-    assert ev[0] > 0 > ev[1]  # the red half supports "red", the blue half counts against it
-    # it is the first-order change of P(red): compare with a small change of one pixel's red
+    assert ev[0] > 0 > ev[1]  # the red half supports class R, the blue half counts against it
+    # it is the first-order change of P(R): compare with a small change of one pixel's red value
     tiny = img.copy()
     tiny[0, 0, 0] = 0.0
     one_pixel = clf.evidence(img, np.arange(400).reshape(20, 20), label=0)[0]
@@ -60,12 +60,20 @@ def test_plots_draw_without_error():
     _, imgs = images.sample_images(["coffee"], size=32)
     seg = block_segments(32, 32, 4, 4)
     masks = np.stack([np.where(seg < 3, 1, 0), np.where(seg > 12, -1, 0)])
-    axes = lime_plots.plot_top_labels(imgs[0], [0, 2], masks, ["red", "green", "blue"], [0.7, 0.1, 0.2])
-    assert axes[1].get_title() == "p(red) = 0.700" and axes[2].get_title() == "p(blue) = 0.200"
-    ax = lime_plots.plot_superpixel_weights(imgs[0], seg, np.linspace(-1, 1, 16), top_k=3)
+    axes = lime_plots.plot_top_labels(imgs[0], [0, 2], masks, images.ColourClassifier.class_names, [0.7, 0.1, 0.2])
+    assert axes[1].get_title() == "predicted P(R) = 0.700" and axes[2].get_title() == "predicted P(B) = 0.200"
+    assert axes[-1].get_legend() is not None  # the red/blue code is explained on the figure
+    weights = np.linspace(-1, 0.5, 16)
+    ax = lime_plots.plot_superpixel_weights(imgs[0], seg, weights, top_k=3)
     assert ax.get_title() == "superpixel weights"
+    shown = ax.get_images()[1]  # the weight map: diverging, centred at 0, with a colour bar
+    assert shown.norm.vmin == -shown.norm.vmax == -1.0 and shown.colorbar is not None
     ax = lime_plots.plot_word_weights({"good": 0.3, "bad": -0.2}, {"good": 0.25})
     assert [t.get_text() for t in ax.get_yticklabels()] == ["bad", "good"]
+    bars = [p.get_facecolor()[:3] for p in ax.patches[:2]]
+    assert np.allclose(bars[0], matplotlib.colors.to_rgb(lime_plots.style.DOWN))  # 'bad' is blue
+    assert np.allclose(bars[1], matplotlib.colors.to_rgb(lime_plots.style.UP))    # 'good' is red
+    assert ax.get_legend() is not None and ax.get_title()
     plt.close("all")
 
 

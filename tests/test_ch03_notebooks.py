@@ -84,13 +84,13 @@ def check_claims(text):
 
     # answer_image (colour classifier, no ImageNet weights offline): known answer and efficiency
     assert "Using the colour classifier" in text
-    assert "P(red, green, blue) of the image: [0.706 0.173 0.121]" in text
-    rows = re.findall(r"^(red|green|blue) *: sum of SHAP values ([+-][\d.]+), f\(image\) - f\(blurred\) ([+-][\d.]+); "
+    assert "P(R, G, B) of the image: [0.706 0.173 0.121]" in text
+    rows = re.findall(r"^(R|G|B) *: sum of SHAP values ([+-][\d.]+), f\(image\) - f\(blurred\) ([+-][\d.]+); "
                       r"correlation with the known answer on 32x32 tiles: ([\d.]+)", text, re.M)
-    assert [r[0] for r in rows] == ["red", "green", "blue"], rows
+    assert [r[0] for r in rows] == ["R", "G", "B"], rows
     assert all(abs(float(a) - float(b)) < 1e-4 and float(rho) > 0.6 for _, a, b, rho in rows), rows
     assert abs(float(rows[0][3]) - 0.73) <= 0.02, rows[0]  # quoted in the answer (the computation has no training)
-    tiles = re.search(r"'red': (\d+) of 49 tiles push it up in both maps, (\d+) of them in the lower four rows of tiles "
+    tiles = re.search(r"'R': (\d+) of 49 tiles push it up in both maps, (\d+) of them in the lower four rows of tiles "
                       r"\(the suit\), (\d+) in the upper three; signs agree on (\d+)% of the tiles", text)
     assert tiles and int(tiles.group(2)) > 0 and int(tiles.group(3)) > 0, tiles  # suit below, face and hair above
     assert tiles.group(4) == "84", tiles.group(0)  # quoted in the answer
