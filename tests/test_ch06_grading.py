@@ -73,8 +73,8 @@ WRONG = {
         "no run lookup (MLflow's own error for a missing run)": variant(
             "load_explanation", "run = get_run(run_id, client)", "run = client.get_run(run_id)"),
         "corrupt artifact: the parser's error escapes": variant(
-            "load_explanation", "    except Exception as error:\n        raise CorruptExplanationError",
-            "    except KeyError as error:\n        raise CorruptExplanationError"),
+            "load_explanation", "    except Exception as problem:\n        raise CorruptExplanationError",
+            "    except KeyError as problem:\n        raise CorruptExplanationError"),
         "a run without an explanation is called corrupt": variant(
             "load_explanation", "raise NoExplanationError(", "raise CorruptExplanationError("),
     },

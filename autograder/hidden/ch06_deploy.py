@@ -19,7 +19,8 @@ from autograder.testmodels.ch06_deploy import CheckExplanation, LoggedRun, ReadE
 def _(call):
     explanation = explanation_case(4, local=False, expected=[0.25, 0.75], method="permutation importance")
     got = log_and_read(call, explanation, as_id=True)
-    expect(got[0] == got[1], f"log_explanation(..., run=<run id>) should return that id {got[1]!r}, got {got[0]!r}",
+    expect(got[0] == got[1], "log_explanation(..., run=<run id>) should return that id, got "
+                             + (got[0] if got[0].startswith("<") else "another string"),
            hint="accept a run id string as well as a Run: run_id_of(run)")
     compare_loaded(got[4], explanation, None, "a global-only explanation read back by your load_explanation")
 
@@ -59,15 +60,19 @@ def _(call):
                            hint="list the run's artifacts (MlflowClient().list_artifacts(run_id, ...)); none: "
                                 "raise NoExplanationError", run_id=LoggedRun(kind="empty"), top_k=None,
                            _inject={"Explanation": CheckExplanation}, _then=ReadExplanation())
-    expect("run" in summary.lower(), f"the error should say which run has no explanation, got {summary}")
+    expect("<run id>" in summary, f"the error should name the run that has no explanation (its id), got {summary}",
+           hint="put the run id in the message, e.g. f'run {run_id} has no explanation'")
 
 
 @check(LOAD, "a corrupt artifact raises CorruptExplanationError naming the run", hidden=True)
 def _(call):
-    expect_error(call, "corrupt", "CorruptExplanationError", "load_explanation of a run whose artifact is corrupt",
+    summary = expect_error(call, "corrupt", "CorruptExplanationError",
+                           "load_explanation of a run whose artifact is corrupt",
                  hint="wrap reading and parsing the artifact in try/except and raise CorruptExplanationError "
                       "from the error", run_id=LoggedRun(explanation_case(13), kind="corrupt"), top_k=None,
                  _inject={"Explanation": CheckExplanation}, _then=ReadExplanation())
+    expect("<run id>" in summary, f"the error should name the run whose artifact is corrupt (its id), got {summary}",
+           hint="put the run id in the message, e.g. f'run {run_id}: the explanation is corrupt ({error})'")
 
 
 @check(LOAD, "a global-only explanation and a vector expected value come back", hidden=True)

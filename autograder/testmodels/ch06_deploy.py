@@ -142,9 +142,9 @@ class LoggedRun(_Store):
                               "no function log_explanation", hint="write the log_explanation exercise first")
         try:
             returned = log(self.explanation, self.run_id, self.comment, top_k=self.log_top_k)
-        except Exception as error:  # noqa: BLE001 - the student's writer failed
+        except Exception as failure:  # noqa: BLE001 - the student's writer failed
             raise CheckFailed(f"load_explanation is checked on what your log_explanation writes, and "
-                              f"log_explanation raised {type(error).__name__}: {str(error)[:200]}",
+                              f"log_explanation raised {type(failure).__name__}: {str(failure)[:200]}",
                               hint="make log_explanation pass its checks first") from None
         if returned is None:
             reader = fn.__globals__.get("load_explanation", fn)
@@ -232,8 +232,8 @@ class AfterLog:
                 loaded = reader(self.run.run_id)
                 back = ("your load_explanation returned None: log_explanation is read back through it, so write both"
                         if loaded is None else ReadExplanation()(loaded, {}))
-            except Exception as error:  # noqa: BLE001 - reported, not raised: log_explanation is under test
-                back = f"your load_explanation raised {type(error).__name__}: {str(error)[:200]}"
+            except Exception as failure:  # noqa: BLE001 - reported, not raised: log_explanation is under test
+                back = f"your load_explanation raised {type(failure).__name__}: {str(failure)[:200]}"
             finally:
                 if saved is missing:
                     namespace.pop("Explanation", None)
@@ -242,9 +242,9 @@ class AfterLog:
         else:
             back = "no load_explanation"
         explanation = call_kwargs["explanation"]
-        local = explanation.local_values
+        local_after = explanation.local_values
         after = (np.array(explanation.global_values, dtype=float),
-                 np.array(np.nan if local is None else local, dtype=float))
+                 np.array(np.nan if local_after is None else local_after, dtype=float))
         return (result if isinstance(result, str) else f"<{type(result).__name__}>", self.run.run_id,
                 sorted(files) or None, "\n".join(text), back, after)
 

@@ -301,7 +301,7 @@ def register_model(model, scoring_explainer, name: str, comment: str = ""):
     import mlflow
     import sklearn
 
-    client = mlflow.MlflowClient()
+    registry = mlflow.MlflowClient()
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         joblib.dump({"model": model, "scoring_explainer": scoring_explainer}, folder / BUNDLE)
@@ -316,12 +316,12 @@ def register_model(model, scoring_explainer, name: str, comment: str = ""):
     from mlflow.exceptions import MlflowException
 
     try:
-        client.create_registered_model(name, description="model + scoring explainer (imlbook chapter 6)")
+        registry.create_registered_model(name, description="model + scoring explainer (imlbook chapter 6)")
     except MlflowException as error:
         if "already exists" not in str(error).lower() and "RESOURCE_ALREADY_EXISTS" not in str(error):
             raise
-    source = f"{client.get_run(run.info.run_id).info.artifact_uri}/{ARTIFACT_DIR}"
-    return client.create_model_version(name, source=source, run_id=run.info.run_id, description=comment)
+    source = f"{registry.get_run(run.info.run_id).info.artifact_uri}/{ARTIFACT_DIR}"
+    return registry.create_model_version(name, source=source, run_id=run.info.run_id, description=comment)
 
 
 class RegistryError(LookupError):
