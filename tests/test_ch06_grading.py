@@ -224,7 +224,7 @@ PAIRS = {"npz values + a JSON manifest (log_artifacts)": (NPZ_LOG, NPZ_LOAD),
 CORE = {
     "log_explanation": ["top_k ignored"],
     "load_explanation": ["local values not reloaded"],
-    "score": ["explainer called once per row"],
+    "score": ["explainer called once per row", "a loop over the predictions with .item(), a DataFrame by hand"],
 }
 FULL = os.environ.get("IMLBOOK_FULL_PROOFS") == "1"
 
