@@ -318,6 +318,17 @@ class BuiltArgument:
     def build(self) -> Any:  # pragma: no cover - subclasses define it
         raise NotImplementedError
 
+    def build_for(self, fn: Callable[..., Any]) -> Any:
+        """Build the argument for a call of ``fn`` (the student's function). The default is :meth:`build`;
+        a spec that needs the submission's other exercises reads them from ``fn.__globals__`` (chapter 6:
+        a run that the student's own ``log_explanation`` wrote, for ``load_explanation``). It may raise
+        :class:`CheckFailed`, or :class:`NotAttempted` when what it needs is still a stub."""
+        return self.build()
+
+    def release(self) -> None:
+        """Called after the call (and its ``then`` reader), even when they raised: undo what
+        :meth:`build_for` set up (a temporary folder, a global setting)."""
+
 
 def invoke(fn: Callable[..., Any], kwargs: Dict[str, Any]) -> Dict[str, Any]:
     """Run ``fn(**kwargs)`` and return ``{"value": ..., "args_after": ..., "type": ...}``, all plain data.
@@ -351,8 +362,22 @@ def invoke(fn: Callable[..., Any], kwargs: Dict[str, Any]) -> Dict[str, Any]:
     kwargs = dict(kwargs)
     inject = kwargs.pop(INJECT, None) or {}
     then = kwargs.pop(THEN, None)
+    specs = [v for v in kwargs.values() if isinstance(v, BuiltArgument)]
     try:
-        kwargs = {k: v.build() if isinstance(v, BuiltArgument) else v for k, v in kwargs.items()}
+        return _invoke_built(fn, kwargs, inject, then)
+    finally:
+        for spec in specs:
+            try:
+                spec.release()
+            except Exception:  # noqa: BLE001 - cleaning up must not hide the call's outcome
+                pass
+
+
+def _invoke_built(fn, kwargs, inject, then):
+    try:
+        kwargs = {k: v.build_for(fn) if isinstance(v, BuiltArgument) else v for k, v in kwargs.items()}
+    except (CheckFailed, NotAttempted):
+        raise
     except Exception as exc:  # noqa: BLE001 - the grader's own test object could not be built here
         raise CheckFailed(f"the grader could not build a test input ({_summarize(exc)})",
                           hint="the notebook's imports must succeed (e.g. `import keras`)") from None

@@ -218,10 +218,7 @@ def _stage_bundle(stage: Path) -> None:
     """Write the bundle's files into the empty folder ``stage``."""
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints")
     shutil.copytree(ROOT / "release", stage / "release", ignore=ignore)
-    # imlbook/ch06_deploy holds a working Explanation (chapter 5's exercise) and has no released
-    # notebook yet: it stays out of the students' copy.
-    shutil.copytree(ROOT / "imlbook", stage / "imlbook",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "ch06_deploy"))
+    shutil.copytree(ROOT / "imlbook", stage / "imlbook", ignore=ignore)
     shutil.copytree(ROOT / "autograder", stage / "autograder",
                     ignore=shutil.ignore_patterns("hidden", "course.py", "manual.py", "__pycache__", "*.pyc"))
     for name in BUNDLE_FILES:

@@ -1,4 +1,4 @@
-"""Chapter 6 scoring service: a real uvicorn process on a free 127.0.0.1 port, called over HTTP.
+"""Chapter 6 scoring service: uvicorn serving on a free 127.0.0.1 port (in a thread), called over HTTP.
 Good rows get the same answer as ``score`` in this process; every kind of bad input gets a 4xx JSON
 error naming the problem and the service keeps answering; a bounded load test from concurrent
 clients gets only correct answers (throughput and latency are printed, never asserted)."""
@@ -14,6 +14,9 @@ httpx = pytest.importorskip("httpx")
 
 from imlbook.ch06_deploy import scoring, service  # noqa: E402
 from imlbook.ch06_deploy.demo import deployment_example  # noqa: E402
+from tests.ch06_reference import namespace  # noqa: E402
+
+score = namespace()["score"]        # the notebook's reference solution: the service runs the student's score
 
 MAX_ROWS, MAX_BODY = 20, 16 * 1024
 
@@ -35,7 +38,7 @@ def deployed(tmp_path_factory):
     mlflow.set_tracking_uri(None)
     mlflow.set_registry_uri(None)
     rows = test.iloc[:12].astype(object).where(test.iloc[:12].notna(), None).to_dict("records")
-    with service.background_service(folder, "census", version, MAX_ROWS, MAX_BODY) as url:
+    with service.background_service(folder, "census", version, score, MAX_ROWS, MAX_BODY) as url:
         with httpx.Client(base_url=url, timeout=60) as client:
             yield {"client": client, "url": url, "rows": rows, "model": model, "light": light, "folder": folder,
                    "version": version}
@@ -51,7 +54,7 @@ def test_score_answers_like_score_in_process(deployed):
     rows = deployed["rows"][:3]
     response = deployed["client"].post("/score", json=rows)
     assert response.status_code == 200, response.text
-    expected = scoring.score(rows, deployed["model"], deployed["light"])
+    expected = score(rows, deployed["model"], deployed["light"])
     answer = response.json()
     assert answer["predictions"] == expected["predictions"] and answer["feature_names"] == expected["feature_names"]
     np.testing.assert_allclose(answer["local_importance_values"], expected["local_importance_values"], atol=1e-9)
@@ -95,7 +98,7 @@ def test_missing_model_version_keeps_the_service_up_and_health_says_why(deployed
 
     import mlflow
 
-    app = service.create_app("census", 99, deployed["folder"])
+    app = service.create_app("census", 99, deployed["folder"], score_fn=score)
     try:
         with TestClient(app) as client:
             health = client.get("/health")
@@ -110,7 +113,45 @@ def test_missing_model_version_keeps_the_service_up_and_health_says_why(deployed
 def test_load_every_answer_correct(deployed):
     rows = deployed["rows"]
     bodies = [rows[i:i + 1 + i % 2] for i in range(8)]             # 1 or 2 rows per request
-    expected = [scoring.score(body, deployed["model"], deployed["light"]) for body in bodies]
+    expected = [score(body, deployed["model"], deployed["light"]) for body in bodies]
     report = service.load_test(deployed["url"], bodies, expected, n_requests=240, clients=6)
     print("\nload test:", json.dumps(report))                     # numbers for the README; never asserted
     assert report["requests"] == 240 and report["wrong"] == 0, report["wrong_examples"]
+
+
+def test_the_service_answers_with_the_score_it_is_given(deployed):
+    """The service runs the score function it is handed (the student's), not one of its own."""
+    from fastapi.testclient import TestClient
+
+    import mlflow
+
+    seen = []
+
+    def my_score(rows, model, scoring_explainer):
+        seen.append(len(rows))
+        return {"predictions": [7] * len(rows), "local_importance_values": [], "feature_names": []}
+
+    with pytest.raises(TypeError, match="score_fn"):
+        service.create_app("census", deployed["version"], deployed["folder"])
+    try:
+        with TestClient(service.create_app("census", deployed["version"], deployed["folder"], score_fn=my_score)) as client:
+            assert client.post("/score", json=deployed["rows"][:2]).json()["predictions"] == [7, 7]
+    finally:
+        mlflow.set_tracking_uri(None)
+        mlflow.set_registry_uri(None)
+    assert seen[-1] == 2
+
+
+def test_loading_the_model_leaves_the_tracking_uri_alone(deployed, tmp_path):
+    import mlflow
+
+    from imlbook.ch06_deploy.store import use_local_store
+
+    uri = use_local_store(tmp_path)
+    try:
+        model, explainer = scoring.load_registered_model("census", deployed["version"],
+                                                         f"sqlite:///{deployed['folder'] / 'mlflow.db'}")
+        assert mlflow.get_tracking_uri() == uri and len(explainer.feature_names) == 7
+    finally:
+        mlflow.set_tracking_uri(None)
+        mlflow.set_registry_uri(None)

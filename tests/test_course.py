@@ -1,4 +1,5 @@
 """One source, everything generated: release/ and solutions/ are fresh, points agree, the bundle leaks nothing."""
+import ast
 import json
 import os
 import re
@@ -109,6 +110,17 @@ def test_student_bundle_has_no_solutions_and_its_self_checks_work(tmp_path):
         assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text, path
         leaked = [ln for ln in secret_lines if ln in text]
         assert not leaked, f"{path.relative_to(bundle)} contains {leaked[:3]}"
+    # Nor a working reference written differently: no module of the bundle's library defines a function or
+    # class named like an exercise (chapter 6's run store once held chapter 5's Explanation and its own
+    # exercises; the exercises live only in the notebooks' solution cells).
+    exercises = {ex for chapter in CHAPTERS for ex in chapters()[chapter]}
+    defined = {}
+    for path in (bundle / "imlbook").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name in exercises:
+                defined.setdefault(str(path.relative_to(bundle)), []).append(node.name)
+    assert not defined, f"the bundle's library defines exercises: {defined}"
+    assert (bundle / "imlbook" / "ch06_deploy" / "service.py").exists()
 
     # The self-check runs from the bundle alone (no repository on the path).
     script = textwrap.dedent("""

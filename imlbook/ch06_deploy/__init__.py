@@ -1,8 +1,12 @@
-"""Chapter 6: explanations beside a deployed model.
+"""Chapter 6: explanations beside a deployed model — what is not an exercise.
 
-* :mod:`.explanation` — :class:`StoredExplanation`, an explanation as it comes back from the run store.
-* :mod:`.store` — log an explanation to an MLflow run and load it back (local SQLite store, no server).
-* :mod:`.demo` — a small census-like table of raw rows and a scikit-learn pipeline trained in a second.
-* :mod:`.scoring` — :class:`ScoringExplainer`, :func:`score`, and the model registry round trip.
-* :mod:`.service` — the FastAPI service that answers ``POST /score``.
+* :mod:`.store` — MLflow tracking on a local store (SQLite + files, no server), ``run_id_of``,
+  ``get_run``, and the run store's errors (the exercises ``log_explanation`` / ``load_explanation``
+  live in the notebook).
+* :mod:`.previous` — your chapter-5 ``Explanation``, taken from your chapter-5 notebook.
+* :mod:`.demo` — a small census-like table of raw rows and a scikit-learn pipeline trained in seconds.
+* :mod:`.scoring` — :class:`~.scoring.ScoringExplainer` and the model registry round trip (the
+  exercise ``score`` lives in the notebook).
+* :mod:`.service` — the FastAPI service that answers ``POST /score`` with the ``score`` it is given,
+  served in the background, and a load test.
 """

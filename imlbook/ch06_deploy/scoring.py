@@ -11,7 +11,9 @@ MLflow model registry round trip.
 * :class:`ScoringExplainer` — the light one, built from a full one: the same values (exact Shapley
   values), computed batched for all rows in one model call, against a small weighted background of
   real rows (k-means medoids of the full background), hence far fewer model evaluations.
-* :func:`score` — what the service computes for a batch of raw rows.
+* ``score(rows, model, scoring_explainer)`` — what the service computes for a batch of raw rows —
+  is the chapter's exercise: it lives in the notebook, and the service is given it
+  (:func:`imlbook.ch06_deploy.service.create_app`'s ``score_fn``).
 * :func:`register_model` / :func:`load_registered_model` — the model and its scoring explainer saved
   together as one artifact of a run and registered as a model version in MLflow's registry.
 """
@@ -290,26 +292,6 @@ def _cluster_features(schema: RowSchema, rows: pd.DataFrame) -> np.ndarray:
     return np.hstack(parts)
 
 
-def _plain(value):
-    """numpy scalars -> Python scalars, for JSON."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def score(rows, model, scoring_explainer) -> dict:
-    """Predictions and local importance for a batch of raw rows (a DataFrame or a list of objects).
-
-    Returns ``{"predictions": [n labels], "local_importance_values": [n lists of p floats],
-    "feature_names": [p names]}``, plain JSON-serialisable Python values; local importance is of
-    the explainer's output (the positive-class probability), in the order of ``feature_names``.
-    """
-    frame = scoring_explainer.schema.frame(rows)
-    predictions = [_plain(label) for label in np.asarray(model.predict(frame)).tolist()]
-    values = scoring_explainer.explain(frame)
-    return {"predictions": predictions,
-            "local_importance_values": [[float(v) for v in row] for row in values],
-            "feature_names": list(scoring_explainer.feature_names)}
-
-
 def register_model(model, scoring_explainer, name: str, comment: str = ""):
     """Save ``model`` and ``scoring_explainer`` together (one joblib file, so the explainer keeps
     pointing at the same model object) as artifacts of a new MLflow run in the current tracking
@@ -319,7 +301,7 @@ def register_model(model, scoring_explainer, name: str, comment: str = ""):
     import mlflow
     import sklearn
 
-    client = mlflow.MlflowClient()
+    registry = mlflow.MlflowClient()
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         joblib.dump({"model": model, "scoring_explainer": scoring_explainer}, folder / BUNDLE)
@@ -334,28 +316,28 @@ def register_model(model, scoring_explainer, name: str, comment: str = ""):
     from mlflow.exceptions import MlflowException
 
     try:
-        client.create_registered_model(name, description="model + scoring explainer (imlbook chapter 6)")
+        registry.create_registered_model(name, description="model + scoring explainer (imlbook chapter 6)")
     except MlflowException as error:
         if "already exists" not in str(error).lower() and "RESOURCE_ALREADY_EXISTS" not in str(error):
             raise
-    source = f"{client.get_run(run.info.run_id).info.artifact_uri}/{ARTIFACT_DIR}"
-    return client.create_model_version(name, source=source, run_id=run.info.run_id, description=comment)
+    source = f"{registry.get_run(run.info.run_id).info.artifact_uri}/{ARTIFACT_DIR}"
+    return registry.create_model_version(name, source=source, run_id=run.info.run_id, description=comment)
 
 
 class RegistryError(LookupError):
     """The registered model or version does not exist, or its artifacts are unusable."""
 
 
-def load_registered_model(name: str, version):
+def load_registered_model(name: str, version, tracking_uri: Optional[str] = None):
     """``(model, scoring_explainer)`` of version ``version`` of registered model ``name`` in the
-    current tracking store. Raises :class:`RegistryError` naming what is missing or corrupt.
+    store at ``tracking_uri`` (default: MLflow's current tracking and registry URI). Raises :class:`RegistryError` naming what is missing or corrupt.
     The bundle is a pickle: load only from a store you trust (its SHA-256 is checked against the
     manifest written at registration)."""
     import joblib
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    client = mlflow.MlflowClient()
+    client = mlflow.MlflowClient(tracking_uri, tracking_uri)
     try:
         model_version = client.get_model_version(name, str(version))
     except MlflowException as error:

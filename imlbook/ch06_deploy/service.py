@@ -1,20 +1,22 @@
 """The scoring service of chapter 6: FastAPI, served by uvicorn.
 
 At start it loads version ``version`` of the registered model ``name`` (the model and its scoring
-explainer, :func:`imlbook.ch06_deploy.scoring.load_registered_model`) from the MLflow store at
-``tracking_uri``. Endpoints:
+explainer, :func:`imlbook.ch06_deploy.scoring.load_registered_model`) from a local MLflow store.
+It answers with ``score_fn(rows, model, scoring_explainer)``: the chapter's exercise ``score``,
+written in the notebook and handed to :func:`create_app`. Endpoints:
 
 * ``GET /health`` — ``{"model_loaded": true, "model": name, "version": v}`` (200), or 503 with
   ``model_loaded: false`` and the load error.
 * ``POST /score`` — body: a JSON list of rows (objects with exactly the model's raw columns), or
-  ``{"rows": [...]}``. Answer: :func:`imlbook.ch06_deploy.scoring.score`'s dict. Bad input gets a
+  ``{"rows": [...]}``. Answer: ``score_fn``'s dict. Bad input gets a
   4xx JSON ``{"error": ..., "problems": [...]}``: 400 not JSON, 413 body over ``max_body_bytes``
   or more than ``max_rows`` rows, 415 not ``application/json``, 422 empty list / missing or extra
   columns / wrong types / unknown categories (each problem names its row and column).
 
 Run it::
 
-    python -m imlbook.ch06_deploy.service --store STORE_FOLDER --name census --version 1 --port 8000
+    python -m imlbook.ch06_deploy.service --store STORE_FOLDER --name census --version 1 --port 8000 \
+        --score my_module:score
 """
 
 import argparse
@@ -26,9 +28,14 @@ MAX_ROWS = 200
 MAX_BODY_BYTES = 256 * 1024
 
 
-def create_app(name: str, version, store=None, max_rows: int = MAX_ROWS, max_body_bytes: int = MAX_BODY_BYTES):
+def create_app(name: str, version, store=None, max_rows: int = MAX_ROWS, max_body_bytes: int = MAX_BODY_BYTES,
+               score_fn=None):
     """The FastAPI app; ``store`` is the folder of a local store (see
-    :func:`imlbook.ch06_deploy.store.use_local_store`), or None for MLflow's current tracking URI."""
+    :func:`imlbook.ch06_deploy.store.use_local_store`), or None for MLflow's current tracking URI;
+    ``score_fn(rows, model, scoring_explainer) -> dict`` computes each answer (required). Loading
+    the model does not change MLflow's current tracking URI in this process."""
+    if not callable(score_fn):
+        raise TypeError("create_app needs score_fn, e.g. create_app(..., score_fn=score) with your score function")
     from fastapi import FastAPI, Request
     from fastapi.concurrency import run_in_threadpool
     from fastapi.responses import JSONResponse
@@ -38,14 +45,17 @@ def create_app(name: str, version, store=None, max_rows: int = MAX_ROWS, max_bod
 
     @asynccontextmanager
     async def lifespan(app):
+        from pathlib import Path
+
         from . import scoring
-        from .store import use_local_store
+        from .store import DATABASE
 
         try:
-            if store is not None:
-                use_local_store(store)
-            model, explainer = scoring.load_registered_model(name, version)
-            scoring.score(explainer.background.iloc[:1], model, explainer)   # warm up: imports shap, builds it
+            uri = None if store is None else f"sqlite:///{Path(store).resolve() / DATABASE}"
+            if uri is not None and not (Path(store) / DATABASE).exists():
+                raise FileNotFoundError(f"no MLflow store in {store} (no {DATABASE})")
+            model, explainer = scoring.load_registered_model(name, version, uri)
+            score_fn(explainer.background.iloc[:1].to_dict("records"), model, explainer)   # warm up
             state["model"], state["explainer"] = model, explainer
         except Exception as error:  # the service stays up and /health says why it has no model
             state["error"] = f"{type(error).__name__}: {error}"
@@ -66,8 +76,6 @@ def create_app(name: str, version, store=None, max_rows: int = MAX_ROWS, max_bod
 
     @app.post("/score")
     async def score_endpoint(request: Request):
-        from .scoring import score
-
         if state["model"] is None:
             return error(503, "the model is not loaded", [state["error"] or "still loading"])
         content_type = request.headers.get("content-type", "")
@@ -95,7 +103,7 @@ def create_app(name: str, version, store=None, max_rows: int = MAX_ROWS, max_bod
             return error(422, "the rows do not match the model's columns", problems)
         def locked_score():
             with lock:
-                return score(payload, state["model"], explainer)
+                return score_fn(payload, state["model"], explainer)
 
         result = await run_in_threadpool(locked_score)
         return JSONResponse(result)
@@ -113,55 +121,49 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 @contextmanager
-def background_service(store, name: str, version, max_rows: int = MAX_ROWS, max_body_bytes: int = MAX_BODY_BYTES,
-                       start_timeout_s: float = 120.0):
-    """Run the service with uvicorn in a child process on a free 127.0.0.1 port; yield its base URL
-    (``http://127.0.0.1:PORT``) once ``/health`` answers, and stop the process on exit. Raises
-    ``RuntimeError`` with the child's output if it exits or does not answer in time."""
-    import os
-    import subprocess
-    import sys
-    import tempfile
+def background_service(store, name: str, version, score_fn, max_rows: int = MAX_ROWS,
+                       max_body_bytes: int = MAX_BODY_BYTES, start_timeout_s: float = 120.0):
+    """Serve the app with uvicorn in a background thread of this process (so ``score_fn`` can be
+    a function defined in a notebook) on a free 127.0.0.1 port; yield its base URL
+    (``http://127.0.0.1:PORT``) once ``/health`` answers, and stop the server on exit. Raises
+    ``RuntimeError`` if it fails to start or does not answer in time."""
     import time
 
     import httpx
+    import uvicorn
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
-    log = tempfile.TemporaryFile()
-    command = [sys.executable, "-m", "imlbook.ch06_deploy.service", "--store", str(store), "--name", name,
-               "--version", str(version), "--port", str(port), "--max-rows", str(max_rows),
-               "--max-body-bytes", str(max_body_bytes)]
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+    app = create_app(name, version, store, max_rows, max_body_bytes, score_fn)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           lifespan="on", access_log=False))
+    failure = []
 
-    def output():
-        log.seek(0)
-        return log.read().decode(errors="replace")[-4000:]
+    def serve():
+        try:
+            server.run()
+        except BaseException as error:  # noqa: BLE001 - reported to the caller below
+            failure.append(error)
 
+    thread = threading.Thread(target=serve, name=f"scoring-service-{port}", daemon=True)
+    thread.start()
     try:
         deadline = time.monotonic() + start_timeout_s
         while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the service exited with code {process.returncode}:\n{output()}")
+            if not thread.is_alive():
+                raise RuntimeError(f"the service stopped while starting on {url}: {failure[0] if failure else 'no error'}")
             try:
                 if httpx.get(f"{url}/health", timeout=2).status_code in (200, 503):
                     break
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"the service did not answer on {url} within {start_timeout_s} s:\n{output()}")
-            time.sleep(0.2)
+                raise RuntimeError(f"the service did not answer on {url} within {start_timeout_s} s")
+            time.sleep(0.1)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+        server.should_exit = True
+        thread.join(timeout=30)
 
 
 def load_test(url: str, bodies, expected, n_requests: int = 300, clients: int = 6, timeout_s: float = 60.0) -> dict:
@@ -216,8 +218,14 @@ def main(argv=None):
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--max-rows", type=int, default=MAX_ROWS)
     parser.add_argument("--max-body-bytes", type=int, default=MAX_BODY_BYTES)
+    parser.add_argument("--score", required=True, metavar="MODULE:FUNCTION",
+                        help="your score(rows, model, scoring_explainer) function, e.g. my_service:score")
     args = parser.parse_args(argv)
-    app = create_app(args.name, args.version, args.store, args.max_rows, args.max_body_bytes)
+    import importlib
+
+    module, _, function = args.score.partition(":")
+    score_fn = getattr(importlib.import_module(module), function or "score")
+    app = create_app(args.name, args.version, args.store, args.max_rows, args.max_body_bytes, score_fn)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
 
 

@@ -1,0 +1,168 @@
+"""Hidden checks for chapter 6: the instructor's copy only, never shipped to students.
+
+More cases of the public checks (a run id instead of a Run, a global-only explanation, a vector
+expected value, other top_k) and the rules the public checks leave out (the input unchanged, the
+errors for a run without an explanation and a corrupt artifact, one explainer call per batch, a
+DataFrame of rows, string labels).
+"""
+import numpy as np
+
+from autograder.checks import check, expect
+from autograder.public.ch06_deploy import (LOAD, LOG, SCORE, compare_loaded, expect_answer, expect_error, load,
+                                           log_and_read, score_case)
+from autograder.testmodels.ch06_deploy import CheckExplanation, LoggedRun, ReadExplanation, explanation_case
+
+# ---------------------------------------------------------------------------
+# log_explanation
+# ---------------------------------------------------------------------------
+@check(LOG, "a run id works like a Run; a global-only explanation and a vector expected value", hidden=True)
+def _(call):
+    explanation = explanation_case(4, local=False, expected=[0.25, 0.75], method="permutation importance")
+    got = log_and_read(call, explanation, as_id=True)
+    expect(got[0] == got[1], "log_explanation(..., run=<run id>) should return that id, got "
+                             + (got[0] if got[0].startswith("<") else "another string"),
+           hint="accept a run id string as well as a Run: run_id_of(run)")
+    compare_loaded(got[4], explanation, None, "a global-only explanation read back by your load_explanation")
+
+
+@check(LOG, "top_k on 20 features with ties and negative values: the top_k by |global value| are kept",
+       hidden=True)
+def _(call):
+    explanation = explanation_case(5, n_features=20, n_rows=3)
+    got = log_and_read(call, explanation, top_k=6)
+    compare_loaded(got[4], explanation, 6, "what your load_explanation reads back after top_k=6")
+
+
+@check(LOG, "the explanation passed in is not changed", hidden=True)
+def _(call):
+    explanation = explanation_case(6)
+    got = log_and_read(call, explanation, top_k=2)
+    global_after, local_after = got[5]
+    expect(np.array_equal(global_after, explanation.global_values)
+           and np.array_equal(local_after, explanation.local_values),
+           "log_explanation changed the explanation it was given (its global or local values)",
+           hint="select the kept features into new arrays; never sort or overwrite explanation.global_values")
+
+
+@check(LOG, "logging to a run id that names no run raises RunNotFoundError", hidden=True)
+def _(call):
+    expect_error(call, "missing", "RunNotFoundError", "log_explanation to a run id that no run has",
+                 hint="look the run up first (get_run(run_id)): it raises RunNotFoundError",
+                 explanation=explanation_case(7), run=LoggedRun(kind="missing"), comment="", top_k=None)
+
+
+# ---------------------------------------------------------------------------
+# load_explanation
+# ---------------------------------------------------------------------------
+@check(LOAD, "a run without an explanation raises NoExplanationError naming the run", hidden=True)
+def _(call):
+    summary = expect_error(call, "empty", "NoExplanationError", "load_explanation of a run with nothing logged",
+                           hint="list the run's artifacts (MlflowClient().list_artifacts(run_id, ...)); none: "
+                                "raise NoExplanationError", run_id=LoggedRun(kind="empty"), top_k=None,
+                           _inject={"Explanation": CheckExplanation}, _then=ReadExplanation())
+    expect("<run id>" in summary, f"the error should name the run that has no explanation (its id), got {summary}",
+           hint="put the run id in the message, e.g. f'run {run_id} has no explanation'")
+
+
+@check(LOAD, "a corrupt artifact raises CorruptExplanationError naming the run", hidden=True)
+def _(call):
+    summary = expect_error(call, "corrupt", "CorruptExplanationError",
+                           "load_explanation of a run whose artifact is corrupt",
+                 hint="wrap reading and parsing the artifact in try/except and raise CorruptExplanationError "
+                      "from the error", run_id=LoggedRun(explanation_case(13), kind="corrupt"), top_k=None,
+                 _inject={"Explanation": CheckExplanation}, _then=ReadExplanation())
+    expect("<run id>" in summary, f"the error should name the run whose artifact is corrupt (its id), got {summary}",
+           hint="put the run id in the message, e.g. f'run {run_id}: the explanation is corrupt ({error})'")
+
+
+@check(LOAD, "a global-only explanation and a vector expected value come back", hidden=True)
+def _(call):
+    explanation = explanation_case(14, local=False, expected=[0.1, 0.9], method="surrogate tree")
+    compare_loaded(load(call, explanation), explanation, None, "the loaded global-only explanation")
+
+
+@check(LOAD, "top_k on 20 features and a top_k larger than what was logged", hidden=True)
+def _(call):
+    explanation = explanation_case(15, n_features=20, n_rows=4)
+    compare_loaded(load(call, explanation, top_k=7), explanation, 7, "load_explanation(run_id, top_k=7)")
+    compare_loaded(load(call, explanation, top_k=25), explanation, None,
+                   "load_explanation(run_id, top_k=25) of 20 features (all of them)")
+
+
+# ---------------------------------------------------------------------------
+# score
+# ---------------------------------------------------------------------------
+@check(SCORE, "one explainer call and one model call for the whole batch", hidden=True)
+def _(call):
+    out, explainer, values, predictions = score_case(call, 4, n=12)
+    expect_answer(out, explainer, values, predictions)
+    explain_calls, model_calls, rows_seen = out[8], out[9], out[10]
+    expect(explain_calls == 1 and rows_seen == 12,
+           f"scoring_explainer.explain was called {explain_calls:g} times for 12 rows, expected once for the batch",
+           hint="pass all rows to explain at once: it is batched (one call per row is what makes a service slow)")
+    expect(model_calls == 1, f"model.predict was called {model_calls:g} times for 12 rows, expected once",
+           hint="predict the whole batch at once")
+
+
+@check(SCORE, "a DataFrame of rows works like a list of objects", hidden=True)
+def _(call):
+    out, explainer, values, predictions = score_case(call, 5, frame=True)
+    expect_answer(out, explainer, values, predictions, "score(a DataFrame of rows, ...)")
+
+
+@check(SCORE, "string labels come back as str", hidden=True)
+def _(call):
+    out, explainer, values, predictions = score_case(call, 6, labels=np.array(["<=50K", ">50K"]))
+    expect_answer(out, explainer, values, predictions, "score(...) of a model with string labels")
+    expect(list(out[2]) == ["str"], f"the predictions hold {list(out[2])} values, expected str",
+           hint="np.asarray(model.predict(frame)).tolist() turns numpy strings into str")
+
+
+CONTRACT = {
+    LOG: {
+        "returns the run id": ["returns the run id; your load_explanation gets the whole explanation back",
+                               "a run id works like a Run; a global-only explanation and a vector expected value"],
+        "run is an MLflow Run or a run id": ["returns the run id; your load_explanation gets the whole explanation back",
+                                             "a run id works like a Run; a global-only explanation and a vector expected value"],
+        "logged as artifacts of the run, read back whole by load_explanation (names, global and local values, "
+        "expected value, method)": ["returns the run id; your load_explanation gets the whole explanation back",
+                                    "a run id works like a Run; a global-only explanation and a vector expected value"],
+        "with top_k only the top_k features by |global value| are stored, globally and in the local values":
+            ["with top_k, only the top_k features are stored: the others' names appear in no artifact",
+             "top_k on 20 features with ties and negative values: the top_k by |global value| are kept"],
+        "the comment is stored with the run": ["the comment is stored with the run (in an artifact, a tag or a param)"],
+        "the explanation passed in is not changed": ["the explanation passed in is not changed"],
+        "a run id of no run raises RunNotFoundError": ["logging to a run id that names no run raises RunNotFoundError"],
+    },
+    LOAD: {
+        "returns an Explanation (chapter 5's class) with names, method and expected value kept":
+            ["returns an Explanation with the logged names, values, expected value and method",
+             "a global-only explanation and a vector expected value come back"],
+        "the reloaded explanation ranks exactly like the original (global and per row)":
+            ["returns an Explanation with the logged names, values, expected value and method",
+             "with top_k: the top_k most important features, ranked exactly as in the original"],
+        "with top_k only the top_k most important features; all stored ones when top_k is None or larger":
+            ["with top_k: the top_k most important features, ranked exactly as in the original",
+             "top_k on 20 features and a top_k larger than what was logged"],
+        "a missing run raises RunNotFoundError naming the run":
+            ["a run id that names no run raises RunNotFoundError naming the run"],
+        "a run without an explanation raises NoExplanationError naming the run":
+            ["a run without an explanation raises NoExplanationError naming the run"],
+        "a corrupt artifact raises CorruptExplanationError naming the run":
+            ["a corrupt artifact raises CorruptExplanationError naming the run"],
+    },
+    SCORE: {
+        "returns a dict with exactly predictions, local_importance_values, feature_names":
+            ["returns predictions, local importance values and feature names of the whole batch"],
+        "predictions are model.predict on the rows; local values are scoring_explainer.explain on the rows":
+            ["returns predictions, local importance values and feature names of the whole batch",
+             "one explainer call and one model call for the whole batch"],
+        "plain JSON-serialisable Python values": ["plain JSON-serialisable Python values (lists, int, float, str: no numpy types)",
+                                                  "string labels come back as str"],
+        "feature_names in the explainer's order, values in that order, whatever the order of each row's keys":
+            ["feature names and values in the explainer's order, whatever the order of the keys in each row"],
+        "rows: a list of JSON objects or a DataFrame": ["a DataFrame of rows works like a list of objects"],
+        "one batched explainer call and one model call, never one per row":
+            ["one explainer call and one model call for the whole batch"],
+    },
+}

@@ -1,0 +1,108 @@
+"""Chapter 6's notebook runs: the solution start to finish (offline, demo data; its MLflow store in a
+temporary folder; the service on 127.0.0.1), every self-check passes, and the claims of its model
+answers hold on the numbers it prints. (The release's cells before the first exercise are the
+solution's: tests/test_course.py checks that release/ is generated from the same source.)"""
+import json
+import re
+
+import pytest
+
+pytest.importorskip("mlflow", reason="mlflow-skinny is not installed (see requirements.txt)")
+pytest.importorskip("fastapi")
+pytest.importorskip("uvicorn")
+
+from tests.notebook_runner import execute, outputs_text  # noqa: E402
+from tests.submissions import ROOT  # noqa: E402
+
+CH = "ch06_deploy"
+pytestmark = pytest.mark.notebook
+
+
+def _number(text, pattern):
+    match = re.search(pattern, text)
+    assert match, f"not printed: {pattern}"
+    return float(match.group(1))
+
+
+def _model_answer(grade_id):
+    nb = json.loads((ROOT / "source" / CH / "deploy.ipynb").read_text())
+    cell = next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id)
+    return " ".join("".join(cell["source"]).split())
+
+
+@pytest.fixture(scope="module")
+def solution(tmp_path_factory):
+    nb, _ = execute(ROOT / "solutions" / CH / "deploy.ipynb", tmp_path_factory.mktemp("ch06"))
+    return nb, outputs_text(nb)
+
+
+def test_solution_notebook_runs_and_every_self_check_passes(solution):
+    nb, text = solution
+    assert not [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert "✗" not in text and text.count("public checks passed") == 3
+    for exercise in ("log_explanation", "load_explanation", "score"):
+        assert f"{exercise}: 3/3 public checks passed" in text
+    assert "Explanation from " in text and "ch05_practice/practice.ipynb" in text
+
+
+def test_store_answer_claims(solution):
+    _, text = solution
+    answer = _model_answer("answer_store")
+    assert "same global ranking: True" in text and "same ranking in every row: True" in text
+    assert _number(text, r"largest change of a local value: (\S+)") == 0.0
+    assert "method and expected value kept: True True" in text
+    first3 = re.search(r"original's first 3: \[(.*)\]", text).group(1)
+    assert first3 == "'education_num', 'marital_status', 'age'"
+    assert f"top 3 stored: [{first3}] | top 2 of the full run: ['education_num', 'marital_status']" in text
+    ranking = re.findall(r"^  (\w+)\s+(0\.\d{4})$", text, re.M)
+    values = dict(ranking)
+    assert [n for n, _ in ranking][3:] == ["capital_gain", "hours_per_week", "sex", "workclass"]
+    for name in ("capital_gain", "hours_per_week", "sex", "workclass"):
+        assert name in answer
+    for value in (values["capital_gain"], values["hours_per_week"], values["workclass"], values["sex"]):
+        assert value in answer, value
+    base = _number(text, r"expected value \(mean predicted P\(>50K\) on the background\): (\S+)")
+    assert f"expected value ({base:.3f})" in answer
+    assert "RunNotFoundError: no run with id '00000000000000000000000000000000'" in text
+    assert "NoExplanationError: run " in text
+
+
+def test_scoring_answer_claims(solution):
+    _, text = solution
+    answer = _model_answer("answer_scoring")
+    largest = _number(text, r"largest \|difference\| of a local value: (\S+)")
+    mean = _number(text, r"mean \|difference\|: (\S+)")
+    assert f"at most {largest:.4f}" in answer and f"({mean:.4f} on average)" in answer
+    assert largest <= 0.06                                 # the tolerance the answer and the tests state
+    same = re.search(r"same top feature on (\d+) of (\d+) rows", text).groups()
+    assert f"the top feature is the same on {same[0]} of the {same[1]} rows" in answer and int(same[0]) >= 11
+    full, light = re.search(r"expected values: full (\S+), scoring (\S+)", text).groups()
+    assert f"{float(light):.3f} instead of {float(full):.3f}" in answer
+    residual = _number(text, r"largest \|expected value \+ row sum - prediction\|: (\S+)")
+    assert residual < 1e-12 and f"{residual:.1e}" in answer
+    assert _number(text, r"speed ratio \(full / scoring\) on this machine: (\S+)x") > 1   # faster: never a timing claim
+    assert "about an order of magnitude" in answer                                     # qualitative only
+
+
+def test_service_answer_claims(solution):
+    _, text = solution
+    answer = _model_answer("answer_service")
+    assert "POST /score with 2 rows -> 200" in text and "predictions: [0, 0]" in text
+    names = re.search(r"feature_names: \[(.*)\]", text).group(1).replace("'", "").split(", ")
+    values = json.loads(re.search(r"local_importance_values: (\[\[.*?\]\])", text).group(1))[0]
+    row = dict(zip(names, values))
+    for name in ("education_num", "age", "marital_status", "hours_per_week"):
+        assert f"{name} pushes" in answer or f"{name} down" in answer or f"and {name}" in answer
+        assert f"{row[name]:+.3f}" in answer, (name, row[name])
+    assert row["education_num"] == max(row.values()) and row["marital_status"] == min(row.values())
+    assert max(abs(row[n]) for n in ("workclass", "sex", "capital_gain")) <= 0.012
+    base, total, probability = re.search(r"row 0: base value (\S+) \+ sum of its values (\S+) = P\(>50K\) (\S+)",
+                                         text).groups()
+    assert f"base value {base}" in answer and f"add up to {total}" in answer and f"P(>50K) = {probability}" in answer
+    assert float(probability) < 0.5
+    assert "a missing column -> 422" in text and "row 0: missing columns ['age']" in text
+    assert "a wrong type -> 422" in text and "column 'age' must be a number, got str" in text
+    assert "not JSON -> 400" in text and "still answering: 200" in text
+    assert re.search(r"load test: 40 requests from 4 clients, 0 wrong answers", text)
+    assert "40 answers from 4 concurrent clients were all correct (0 wrong)" in answer
+    assert "after the with block: ConnectError (the service is stopped)" in text
