@@ -106,3 +106,13 @@ def test_service_answer_claims(solution):
     assert re.search(r"load test: 40 requests from 4 clients, 0 wrong answers", text)
     assert "40 answers from 4 concurrent clients were all correct (0 wrong)" in answer
     assert "after the with block: ConnectError (the service is stopped)" in text
+
+
+def test_the_dashboard_is_built_on_the_held_out_rows(solution):
+    """The dashboard cell runs: it says how many rows it explains and displays a live widget (the
+    browser test, tests/test_ch06_dashboard_browser.py, moves its controls)."""
+    nb, text = solution
+    assert re.search(r"Explaining 200 of 1000 rows \(one batched pass\)", text)
+    cell = next(c for c in nb.cells if c.cell_type == "code" and "build_dashboard(" in c.source)
+    assert not [o for o in cell.outputs if o.output_type == "error"]
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in cell.outputs)

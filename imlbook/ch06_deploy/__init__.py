@@ -9,4 +9,5 @@
   exercise ``score`` lives in the notebook).
 * :mod:`.service` — the FastAPI service that answers ``POST /score`` with the ``score`` it is given,
   served in the background, and a load test.
+* :mod:`.dashboard` — the interactive explanation dashboard (views, state, ipywidgets).
 """
