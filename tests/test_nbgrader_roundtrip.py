@@ -1,8 +1,10 @@
 """The real nbgrader path: generate_assignment, autograde, generate_feedback, export.
 
 A solved, a partly wrong and an untouched submission go through a throw-away
-course. nbgrader executes the whole notebooks (training included), so this is
-the slowest test; it also proves nbgrader's points agree with our grader's.
+course. nbgrader executes the whole notebooks, with the (ungraded) training cell
+cut to one epoch: the grade cells check the functions on their own models, so the
+points do not depend on it (the 100-epoch notebook is test_ch01_notebooks' job).
+It also proves nbgrader's points agree with our grader's.
 """
 import csv
 import os
@@ -15,7 +17,7 @@ import pytest
 
 from autograder.checks import chapters, max_points
 from autograder.grade import grade_notebook
-from tests.submissions import ROOT, make_submission, stub_submission
+from tests.submissions import ROOT, make_submission, stub_submission, train_one_epoch
 from tests.test_ch01_grading import WRONG
 
 CH = "ch01_pdp_ice"
@@ -42,9 +44,9 @@ def test_generate_autograde_feedback_export(tmp_path):
 
     wrong = {"partial_dependence_1d": WRONG["partial_dependence_1d"]["median instead of mean"]}
     subs = {
-        "alice": make_submission(course / "submitted" / "alice" / CH, CH),
-        "bob": stub_submission(course / "submitted" / "bob" / CH, CH),
-        "carol": make_submission(course / "submitted" / "carol" / CH, CH, wrong),
+        "alice": train_one_epoch(make_submission(course / "submitted" / "alice" / CH, CH)),
+        "bob": train_one_epoch(stub_submission(course / "submitted" / "bob" / CH, CH)),
+        "carol": train_one_epoch(make_submission(course / "submitted" / "carol" / CH, CH, wrong)),
     }
     nbgrader(course, "autograde", CH, "--create")
     nbgrader(course, "generate_feedback", CH)

@@ -5,7 +5,6 @@ fails for every student: this test keeps the README honest. It executes one whol
 minute on 2 cores).
 """
 import csv
-import json
 import os
 import re
 import shutil
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from autograder.checks import chapters, max_points
-from tests.submissions import ROOT, make_submission
+from tests.submissions import ROOT, make_submission, train_one_epoch
 
 CH = "ch01_pdp_ice"
 pytestmark = pytest.mark.nbgrader
@@ -52,14 +51,7 @@ def fresh_clone(dest: Path) -> Path:
 def quick_submission(folder: Path) -> Path:
     """A solved notebook whose (unlocked, ungraded) training cell runs 1 epoch instead of 100: the grade
     cells check the functions on their own models, so the score is the same and autograde is faster."""
-    path = make_submission(folder, CH)
-    nb = json.loads(path.read_text())
-    for cell in nb["cells"]:
-        text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-        if "epochs=100" in text and not cell["metadata"].get("nbgrader"):
-            cell["source"] = text.replace("epochs=100", "epochs=1")
-    path.write_text(json.dumps(nb))
-    return path
+    return train_one_epoch(make_submission(folder, CH))
 
 
 def test_the_readme_nbgrader_commands_work_in_a_fresh_clone(tmp_path):
