@@ -30,9 +30,9 @@ atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 #   (xdist's own `xdist_group` marks do not reach its scheduler under pytest 9, which no longer reads the
 #   node id xdist rewrites, so the grouping is done by the scheduler below.)
 SLOWEST_FIRST = [
-    "tests/test_ch03_notebooks.py",        # ~60 s: the whole chapter-3 notebook
-    "tests/test_ch01_notebooks.py",        # ~50 s: the chapter-1 solution notebook (100 epochs) + release
-    "tests/test_readme_nbgrader.py",       # the README's nbgrader commands: three chapter-1 notebooks
+    "tests/test_readme_nbgrader.py",       # ~135 s: the README's nbgrader commands, three chapter-1 notebooks
+    "tests/test_ch01_notebooks.py",        # ~60 s: the chapter-1 solution notebook (100 epochs) + release
+    "tests/test_ch03_notebooks.py",        # ~60 s: the whole chapter-3 notebook + release
     "tests/test_ch02_notebooks.py",        # ~45 s: two chapter-2 notebook runs
     "tests/test_ch04_notebooks.py",        # ~40 s: the chapter-4 solution notebook
     "tests/test_report.py",                # ~40 s: a class graded in a batch, then answer by answer
