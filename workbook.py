@@ -273,7 +273,10 @@ def main(argv: list[str]) -> int:
     if command == "test":
         print("running the test suite: about 10 minutes on 2 cores (pass e.g. tests/test_cli.py to run one file)",
               flush=True)
-        return _run([python, "-m", "pytest", "-n", os.environ.get("IMLBOOK_TEST_WORKERS", "2"), *rest],
+        # loadgroup: tests sharing a module-scoped fixture run on one worker (tests/conftest.py groups them);
+        # no reorder: the slowest files start first, in the order tests/conftest.py puts them
+        return _run([python, "-m", "pytest", "-n", os.environ.get("IMLBOOK_TEST_WORKERS", "2"),
+                     "--dist", "loadgroup", "--no-loadscope-reorder", *rest],
                     env=env, cwd=ROOT)
     if command == "release":
         return _run([python, "-m", "autograder.course", "all", *rest], env=env, cwd=ROOT)

@@ -401,7 +401,10 @@ def test_correct_variant_keeps_full_marks(tmp_path, exercise, variant):
 
 
 def test_grading_is_reproducible(tmp_path):
-    proofs.graded_reproducibly(tmp_path, CH, {"kernel_shap": WRONG["kernel_shap"]["uniform kernel weights"]})
+    wrong = {"shapley_values": WRONG["shapley_values"]["unweighted average of marginal contributions (Banzhaf)"],
+             "kernel_shap": WRONG["kernel_shap"]["uniform kernel weights"],
+             "global_importance": WRONG["global_importance"]["signed mean (positive and negative values cancel)"]}
+    proofs.graded_reproducibly(tmp_path, CH, wrong)
 
 
 def test_the_answers_agree_with_brute_force_enumeration():

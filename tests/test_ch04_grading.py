@@ -4,8 +4,8 @@ other correct answers keep full marks; and the grader's closed forms match Tenso
 Two levels, to keep TensorFlow's cost down:
 
 * **through the real grader** (release notebook -> extraction -> sandboxed worker that imports TensorFlow
-  and builds the test networks from their pickled descriptions -> checks), graded twice each: the reference,
-  the stub, and one wrong and one correct answer;
+  and builds the test networks from their pickled descriptions -> checks): the reference, the stub, one wrong
+  and one correct answer, and wrong answers in three exercises graded twice (the same points and messages);
 * **in this process** for every other variant: the same checks, the same ``invoke`` (specs built, results
   post-processed and coerced), run on the variant's function compiled with the notebook's imports — what a
   self-check cell does. Only the transport to the worker is skipped, and the level above covers it.
@@ -480,6 +480,13 @@ def test_in_the_sandbox_a_wrong_answer_loses_marks_and_a_correct_variant_keeps_t
     # guided_grad_cam calls the student's grad_cam: it may lose marks too; nothing else may
     others = {ex: s for ex, s in got.items() if ex not in ("grad_cam", "guided_grad_cam")}
     assert others == {ex: max_points(ex) for ex in others}, report.results
+
+
+def test_grading_is_reproducible(tmp_path):
+    wrong = {"saliency_map": WRONG["saliency_map"]["no absolute value"],
+             "randomisation_check": WRONG["randomisation_check"]["Pearson instead of Spearman correlation"],
+             "pointing_game": WRONG["pointing_game"]["a count instead of a fraction"]}
+    proofs.graded_reproducibly(tmp_path, CH, wrong)
 
 
 # ----------------------------------------------------------------------------- every variant, in process

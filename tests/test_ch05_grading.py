@@ -378,7 +378,7 @@ CORRECT = {
 }
 
 
-# Every variant above lost (or kept) its marks in a full run. Each proof grades a whole notebook twice
+# Every variant above lost (or kept) its marks in a full run. Each proof grades a whole notebook
 # (~4-8 s a grading on 2 cores: the worker imports shap and scikit-learn), so by default the suite runs
 # the variants the issue names plus one or two per exercise; IMLBOOK_FULL_PROOFS=1 runs them all.
 CORE = {
@@ -429,6 +429,13 @@ def test_wrong_variant_loses_marks(tmp_path, exercise, variant):
 @pytest.mark.parametrize("exercise,variant", _cases(CORRECT))
 def test_correct_variant_keeps_full_marks(tmp_path, exercise, variant):
     proofs.correct_variant_keeps_full_marks(tmp_path, CH, exercise, CORRECT[exercise][variant])
+
+
+def test_grading_is_reproducible(tmp_path):
+    wrong = {"Explanation": WRONG["Explanation"]["ranked by the signed value"],
+             "permutation_importance": WRONG["permutation_importance"]["std with ddof=1"],
+             "fit_surrogate": WRONG["fit_surrogate"]["fidelity measured on the fitting rows"]}
+    proofs.graded_reproducibly(tmp_path, CH, wrong)
 
 
 def test_every_core_variant_exists():

@@ -1,11 +1,17 @@
-"""The README's nbgrader steps, run exactly as written in a fresh clone (release/ committed, no gradebook).
+"""The real nbgrader path, run exactly as the README says in a fresh clone (release/ committed, no gradebook):
+generate_assignment, autograde, generate_feedback, export.
 
 Without ``--force`` nbgrader skips the committed assignment, the gradebook stays empty and autograde
-fails for every student: this test keeps the README honest. It executes one whole notebook (about a
-minute on 2 cores).
+fails for every student: this keeps the README honest. A solved, a partly wrong and an untouched
+submission go through that one course, so it also proves nbgrader's points agree with our grader's
+(solved: full automatic marks, untouched: 0, wrong: our grader's points), that every student gets
+feedback and that the export has the written answers' points waiting for a human.
+
+nbgrader executes the three whole notebooks, with the (ungraded) training cell cut to one epoch: the
+grade cells check the functions on their own models, so the points do not depend on it (the 100-epoch
+notebook and its answers are test_ch01_notebooks' job). The course is built once for the module.
 """
 import csv
-import json
 import os
 import re
 import shutil
@@ -16,7 +22,9 @@ from pathlib import Path
 import pytest
 
 from autograder.checks import chapters, max_points
-from tests.submissions import ROOT, make_submission
+from autograder.grade import grade_notebook
+from tests.submissions import ROOT, make_submission, stub_submission, train_one_epoch
+from tests.test_ch01_grading import WRONG
 
 CH = "ch01_pdp_ice"
 pytestmark = pytest.mark.nbgrader
@@ -49,38 +57,66 @@ def fresh_clone(dest: Path) -> Path:
     return dest
 
 
-def quick_submission(folder: Path) -> Path:
-    """A solved notebook whose (unlocked, ungraded) training cell runs 1 epoch instead of 100: the grade
-    cells check the functions on their own models, so the score is the same and autograde is faster."""
-    path = make_submission(folder, CH)
-    nb = json.loads(path.read_text())
-    for cell in nb["cells"]:
-        text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-        if "epochs=100" in text and not cell["metadata"].get("nbgrader"):
-            cell["source"] = text.replace("epochs=100", "epochs=1")
-    path.write_text(json.dumps(nb))
-    return path
+def submissions(folder: Path) -> dict:
+    """student -> notebook in ``folder``/submitted/<student>/ch01_pdp_ice/, each training for 1 epoch."""
+    wrong = {"partial_dependence_1d": WRONG["partial_dependence_1d"]["median instead of mean"]}
+    sub = folder / "submitted"
+    return {
+        "alice": train_one_epoch(make_submission(sub / "alice" / CH, CH)),          # solved
+        "bob": train_one_epoch(stub_submission(sub / "bob" / CH, CH)),              # untouched
+        "carol": train_one_epoch(make_submission(sub / "carol" / CH, CH, wrong)),   # one exercise wrong
+    }
 
 
-def test_the_readme_nbgrader_commands_work_in_a_fresh_clone(tmp_path):
-    clone = fresh_clone(tmp_path / "clone")
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """The README's nbgrader block run in a fresh clone: (clone, {student: submission}, {line: log})."""
+    clone = fresh_clone(tmp_path_factory.mktemp("readme") / "clone")
     assert (clone / "release" / CH).is_dir() and not (clone / "gradebook.db").exists()
     env = dict(os.environ)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")  # the activated environment
     env["PYTHONPATH"] = str(clone)
     lines = readme_nbgrader_block()
     assert any(line.startswith("nbgrader autograde") for line in lines)
+    subs, logs = {}, {}
     for line in lines:
         if line.startswith("#"):
             if "submitted/<student>" in line:
-                quick_submission(clone / "submitted" / "alice" / CH)
+                subs = submissions(clone)
             continue
         proc = subprocess.run(line, shell=True, cwd=clone, env=env, capture_output=True, text=True, timeout=900)
-        log = proc.stdout + proc.stderr
-        assert proc.returncode == 0, f"{line}\n{log[-3000:]}"
+        logs[line] = proc.stdout + proc.stderr
+        assert proc.returncode == 0, f"{line}\n{logs[line][-3000:]}"
+    assert subs, "the README no longer says where submissions go (submitted/<student>/...)"
+    return clone, subs, logs
+
+
+def grades(clone: Path) -> dict:
+    with open(clone / "grades.csv") as fh:
+        return {r["student_id"]: r for r in csv.DictReader(fh)}
+
+
+def test_the_readme_nbgrader_commands_work_in_a_fresh_clone(course):
+    clone, _, logs = course
+    for line, log in logs.items():
         assert "Skipping existing assignment" not in log, line
     assert list((clone / "autograded" / "alice" / CH).glob("*.ipynb"))
     assert list((clone / "feedback" / "alice" / CH).glob("*.html"))
-    with open(clone / "grades.csv") as fh:
-        rows = {r["student_id"]: r for r in csv.DictReader(fh)}
-    assert float(rows["alice"]["raw_score"]) == pytest.approx(sum(max_points(ex) for ex in chapters()[CH]))
+    assert float(grades(clone)["alice"]["raw_score"]) == pytest.approx(sum(max_points(ex) for ex in chapters()[CH]))
+
+
+def test_generate_autograde_feedback_export(course):
+    clone, subs, _ = course
+    released = clone / "release" / CH / "pdp_ice.ipynb"
+    assert released.read_text() == (ROOT / "release" / CH / "pdp_ice.ipynb").read_text()
+    for student in subs:
+        assert list((clone / "feedback" / student / CH).glob("*.html")), f"no feedback for {student}"
+    rows = grades(clone)
+    auto_total = sum(max_points(ex) for ex in chapters()[CH])
+    assert float(rows["alice"]["raw_score"]) == pytest.approx(auto_total)   # written answers await a human
+    assert float(rows["bob"]["raw_score"]) == 0
+    carol_ours = grade_notebook(subs["carol"]).score
+    assert carol_ours < auto_total
+    assert float(rows["carol"]["raw_score"]) == pytest.approx(carol_ours), "nbgrader and our grader disagree"
+    written = 6  # three "What do you see?" answers, 2 points each
+    assert float(rows["alice"]["max_score"]) == pytest.approx(auto_total + written)
