@@ -30,6 +30,15 @@ def scores(path, chapter: str):
     return report.exercise_scores(), report
 
 
+def reference_scores_full_marks(tmp_path, chapter: str, written_answers) -> None:
+    """The reference solution gets every automatic point, and its written answers (``grade_id``s, in
+    notebook order) are left to a human."""
+    got, report = scores(make_submission(tmp_path, chapter), chapter)
+    assert got == {ex: max_points(ex) for ex in chapters()[chapter]}
+    assert report.score == report.max_score == sum(max_points(ex) for ex in chapters()[chapter])
+    assert [m.grade_id for m in report.manual] == list(written_answers)
+
+
 def stub_scores_zero(tmp_path, chapter: str) -> None:
     got, report = scores(stub_submission(tmp_path, chapter), chapter)
     assert got == {ex: 0 for ex in chapters()[chapter]}

@@ -1,7 +1,9 @@
 """Execute notebooks in tests: the whole solution notebook, or a release notebook up to its first stub."""
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -52,3 +54,22 @@ def outputs_text(nb, kind: Optional[str] = "stream") -> str:
 def count_images(nb) -> int:
     return sum("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code"
                for o in c.get("outputs", []))
+
+
+def printed_number(text: str, pattern: str) -> float:
+    """The number captured by ``pattern``'s first group in an executed notebook's printed ``text``;
+    fails the test, naming the pattern, when the notebook no longer prints it."""
+    match = re.search(pattern, text)
+    assert match, f"not printed: {pattern}"
+    return float(match.group(1))
+
+
+def model_answer(chapter: str, grade_id: str, normalise_spaces: bool = False) -> str:
+    """The source text of the written-answer cell ``grade_id`` of ``chapter``'s notebook (the model
+    answer lives in the source notebook only); with ``normalise_spaces`` every run of whitespace,
+    line breaks included, becomes one space, so a claim can be matched across lines."""
+    notebook, = (ROOT / "source" / chapter).glob("*.ipynb")
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    cell = next(c for c in cells if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id)
+    text = "".join(cell["source"])
+    return " ".join(text.split()) if normalise_spaces else text

@@ -5,12 +5,9 @@ grader (extraction, sandboxed worker, checks computed in the grader's process).
 """
 import pytest
 
-from autograder.checks import chapters, max_points
 from tests import grading_proofs as proofs
-from tests.submissions import make_submission
 
 CH = "ch03_shap"
-EXERCISES = chapters()[CH]
 
 # -- wrong Shapley values ---------------------------------------------------------------------------
 _COALITIONS = """
@@ -380,10 +377,7 @@ for name, text in WRONG["kernel_shap"].items():
 
 
 def test_reference_solution_scores_full_marks(tmp_path):
-    scores, report = proofs.scores(make_submission(tmp_path, CH), CH)
-    assert scores == {ex: max_points(ex) for ex in EXERCISES}
-    assert report.score == report.max_score
-    assert [m.grade_id for m in report.manual] == ["answer_decision_plot", "answer_grouped", "answer_image"]
+    proofs.reference_scores_full_marks(tmp_path, CH, ["answer_decision_plot", "answer_grouped", "answer_image"])
 
 
 def test_untouched_stub_scores_zero_and_says_not_attempted(tmp_path):

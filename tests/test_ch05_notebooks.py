@@ -1,29 +1,20 @@
 """Chapter 5's notebooks run: the solution start to finish (offline; the claims of its model answers
 hold on the numbers it prints), the release up to its first exercise, a stub's self-check says
 "not attempted"."""
-import json
 import re
 
 import nbformat
 import pytest
 
-from tests.notebook_runner import count_images, execute, outputs_text
+from tests.notebook_runner import count_images, execute, model_answer, outputs_text, printed_number
 from tests.submissions import ROOT
 
 CH = "ch05_practice"
 pytestmark = pytest.mark.notebook
 
 
-def _number(text, pattern):
-    match = re.search(pattern, text)
-    assert match, f"not printed: {pattern}"
-    return float(match.group(1))
-
-
-def _model_answer(grade_id):
-    nb = json.loads((ROOT / "source" / CH / "practice.ipynb").read_text())
-    cell = next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id)
-    return "".join(cell["source"])
+def answer_of(grade_id):
+    return model_answer(CH, grade_id)
 
 
 @pytest.fixture(scope="module")
@@ -45,19 +36,19 @@ def test_solution_notebook_runs_and_every_self_check_passes(solution):
 def test_every_explainer_is_additive(solution):
     _, text = solution
     for kind, cls in (("tree", "TreeExplainer"), ("linear", "LinearExplainer"), ("kernel", "KernelExplainer")):
-        gap = _number(text, rf"-> {kind}\s+{cls}\s+max \|base \+ sum - output\| = (\S+)")
+        gap = printed_number(text, rf"-> {kind}\s+{cls}\s+max \|base \+ sum - output\| = (\S+)")
         assert gap < 1e-6
 
 
 def test_dashboard_answer_claims(solution):
     _, text = solution
-    answer = _model_answer("answer_dashboard")
+    answer = answer_of("answer_dashboard")
     top5 = re.findall(r"^  (\w[\w ]*?)\s+(0\.\d{4})$", text, re.M)
     assert [n for n, _ in top5] == ["worst perimeter", "worst concave points", "worst radius", "worst area",
                                     "mean concave points"]
     assert (round(min(float(v) for _, v in top5), 3), round(max(float(v) for _, v in top5), 3)) == (0.042, 0.075)
     assert "worst perimeter, worst concave points, worst radius, worst\narea and mean concave points" in answer
-    assert _number(text, r"base value \(mean P\(benign\) on the background\): (\S+)") == 0.616
+    assert printed_number(text, r"base value \(mean P\(benign\) on the background\): (\S+)") == 0.616
     assert "test row 0: true class malignant, predicted P(benign) = 0.010" in text
     assert ("[('worst concave points', -0.139), ('mean concave points', -0.089), ('worst concavity', -0.06)]"
             in text)
@@ -76,26 +67,26 @@ def test_permutation_answer_claims(solution):
     assert all(abs(r / c - 1) < 0.02 for r, c in zip(rise[:2], closed[:2]))
     assert rise[:2] == [18.33, 7.72] and closed[:2] == [18.3, 7.67]
     assert "ranking with greater_is_better=False: [0, 1, 2]  as a score: [2, 1, 0]" in text
-    answer = _model_answer("answer_pfi")
+    answer = answer_of("answer_pfi")
     for quoted in ("0.409", "0.389", "0.212", "23 of its 30", "4th, 11th and 1st", "18.33, 7.72", "18.30", "[2, 1, 0]"):
         assert quoted in answer
 
 
 def test_surrogate_answer_claims(solution):
     _, text = solution
-    linear_sq = _number(text, r"x0\^2 black box, linear surrogate: fidelity R2 = (\S+)")
-    tree_sq = _number(text, r"x0\^2 black box, tree   surrogate: fidelity R2 = (\S+)")
+    linear_sq = printed_number(text, r"x0\^2 black box, linear surrogate: fidelity R2 = (\S+)")
+    tree_sq = printed_number(text, r"x0\^2 black box, tree   surrogate: fidelity R2 = (\S+)")
     assert (linear_sq, tree_sq) == (0.005, 1.0)
-    fid = {k: _number(text, rf"SVC, {k}\s+surrogate: fidelity R2 on held-out training rows = (\S+)")
+    fid = {k: printed_number(text, rf"SVC, {k}\s+surrogate: fidelity R2 on held-out training rows = (\S+)")
            for k in ("linear", "sgd", "tree")}
     assert fid == {"linear": 0.742, "sgd": 0.761, "tree": 0.56}
     assert "tree surrogate: depth 23 - top 3: [('worst concave points', 0.68)" in text
-    small = {(k, a): _number(text, rf"12 rows, {k}\s+surrogate, augment={a}\s*: median R2 against the SVC on the "
+    small = {(k, a): printed_number(text, rf"12 rows, {k}\s+surrogate, augment={a}\s*: median R2 against the SVC on the "
                                    rf"test rows = (\S+)")
              for k in ("linear", "tree") for a in ("False", "True")}
     assert small == {("linear", "False"): -0.69, ("linear", "True"): -1.19,
                      ("tree", "False"): -0.5, ("tree", "True"): -0.05}
-    answer = _model_answer("answer_surrogate")
+    answer = answer_of("answer_surrogate")
     for quoted in ("0.005", "1.000", "0.742 and 0.761", "0.560, depth 23", "0.68", "-0.69", "-1.19", "-0.50", "-0.05"):
         assert quoted in answer
 
@@ -103,13 +94,13 @@ def test_surrogate_answer_claims(solution):
 def test_raw_feature_answer_claims(solution):
     _, text = solution
     source = re.search(r"census rows: \d+ - source: (\w+)", text).group(1)
-    assert _number(text, r"largest change of a row's sum: (\S+)") < 1e-13
+    assert printed_number(text, r"largest change of a row's sum: (\S+)") < 1e-13
     ranked = eval(re.search(r"raw features ranked: (\[.*\])", text).group(1))  # a printed list of names
     assert "marital.status" in ranked[:2]
     if source == "adult":
         assert "7 raw columns -> 21 engineered columns" in text
         assert ranked[0] == "capital.gain"
-    answer = _model_answer("answer_raw")
+    answer = answer_of("answer_raw")
     assert "below 1e-13" in answer and "two most important" in answer and "21 engineered" in answer
 
 

@@ -11,23 +11,15 @@ pytest.importorskip("mlflow", reason="mlflow-skinny is not installed (see requir
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 
-from tests.notebook_runner import execute, outputs_text  # noqa: E402
+from tests.notebook_runner import execute, model_answer, outputs_text, printed_number  # noqa: E402
 from tests.submissions import ROOT  # noqa: E402
 
 CH = "ch06_deploy"
 pytestmark = pytest.mark.notebook
 
 
-def _number(text, pattern):
-    match = re.search(pattern, text)
-    assert match, f"not printed: {pattern}"
-    return float(match.group(1))
-
-
-def _model_answer(grade_id):
-    nb = json.loads((ROOT / "source" / CH / "deploy.ipynb").read_text())
-    cell = next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id)
-    return " ".join("".join(cell["source"]).split())
+def answer_of(grade_id):
+    return model_answer(CH, grade_id, normalise_spaces=True)
 
 
 @pytest.fixture(scope="module")
@@ -47,9 +39,9 @@ def test_solution_notebook_runs_and_every_self_check_passes(solution):
 
 def test_store_answer_claims(solution):
     _, text = solution
-    answer = _model_answer("answer_store")
+    answer = answer_of("answer_store")
     assert "same global ranking: True" in text and "same ranking in every row: True" in text
-    assert _number(text, r"largest change of a local value: (\S+)") == 0.0
+    assert printed_number(text, r"largest change of a local value: (\S+)") == 0.0
     assert "method and expected value kept: True True" in text
     first3 = re.search(r"original's first 3: \[(.*)\]", text).group(1)
     assert first3 == "'education_num', 'marital_status', 'age'"
@@ -61,7 +53,7 @@ def test_store_answer_claims(solution):
         assert name in answer
     for value in (values["capital_gain"], values["hours_per_week"], values["workclass"], values["sex"]):
         assert value in answer, value
-    base = _number(text, r"expected value \(mean predicted P\(>50K\) on the background\): (\S+)")
+    base = printed_number(text, r"expected value \(mean predicted P\(>50K\) on the background\): (\S+)")
     assert f"expected value ({base:.3f})" in answer
     assert "RunNotFoundError: no run with id '00000000000000000000000000000000'" in text
     assert "NoExplanationError: run " in text
@@ -69,24 +61,24 @@ def test_store_answer_claims(solution):
 
 def test_scoring_answer_claims(solution):
     _, text = solution
-    answer = _model_answer("answer_scoring")
-    largest = _number(text, r"largest \|difference\| of a local value: (\S+)")
-    mean = _number(text, r"mean \|difference\|: (\S+)")
+    answer = answer_of("answer_scoring")
+    largest = printed_number(text, r"largest \|difference\| of a local value: (\S+)")
+    mean = printed_number(text, r"mean \|difference\|: (\S+)")
     assert f"at most {largest:.4f}" in answer and f"({mean:.4f} on average)" in answer
     assert largest <= 0.06                                 # the tolerance the answer and the tests state
     same = re.search(r"same top feature on (\d+) of (\d+) rows", text).groups()
     assert f"the top feature is the same on {same[0]} of the {same[1]} rows" in answer and int(same[0]) >= 11
     full, light = re.search(r"expected values: full (\S+), scoring (\S+)", text).groups()
     assert f"{float(light):.3f} instead of {float(full):.3f}" in answer
-    residual = _number(text, r"largest \|expected value \+ row sum - prediction\|: (\S+)")
+    residual = printed_number(text, r"largest \|expected value \+ row sum - prediction\|: (\S+)")
     assert residual < 1e-12 and f"{residual:.1e}" in answer
-    assert _number(text, r"speed ratio \(full / scoring\) on this machine: (\S+)x") > 1   # faster: never a timing claim
+    assert printed_number(text, r"speed ratio \(full / scoring\) on this machine: (\S+)x") > 1   # faster: never a timing claim
     assert "about an order of magnitude" in answer                                     # qualitative only
 
 
 def test_service_answer_claims(solution):
     _, text = solution
-    answer = _model_answer("answer_service")
+    answer = answer_of("answer_service")
     assert "POST /score with 2 rows -> 200" in text and "predictions: [0, 0]" in text
     names = re.search(r"feature_names: \[(.*)\]", text).group(1).replace("'", "").split(", ")
     values = json.loads(re.search(r"local_importance_values: (\[\[.*?\]\])", text).group(1))[0]
