@@ -79,8 +79,9 @@ def shipped_files(chapter: str) -> List[Tuple[Path, str]]:
                 continue
             if package == "autograder" and len(rel.parts) == 2 and rel.name in NOT_SHIPPED:
                 continue
-            # per-chapter modules (checks, test models, answers, plots, helpers): only this chapter's
-            if CHAPTER_FILE.match(rel.name) and rel.stem != chapter:
+            # per-chapter modules and packages (checks, test models, answers, plots, helpers such as
+            # imlbook/ch06_deploy/): only this chapter's
+            if any(CHAPTER_FILE.match(part) and Path(part).stem != chapter for part in rel.parts[1:]):
                 continue
             out.append((path, rel.as_posix()))
     return out

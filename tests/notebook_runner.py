@@ -38,7 +38,9 @@ def execute(notebook: Path, workdir: Path, stop_at_first_stub: bool = False, tim
     os.environ["PYTHONPATH"] = str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")
     started = time.monotonic()
     try:
-        NotebookClient(nb, timeout=timeout, kernel_name="python3",
+        # coalesce_streams: one print() can reach the notebook as several stream messages when the
+        # machine is busy (the kernel flushes on a timer); merged, a printed line is never split.
+        NotebookClient(nb, timeout=timeout, kernel_name="python3", coalesce_streams=True,
                        resources={"metadata": {"path": str(workdir)}}).execute()
     finally:
         os.environ.clear()

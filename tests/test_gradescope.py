@@ -285,3 +285,15 @@ def test_chapter_two_zip_installs_its_libraries(tmp_path):
         reqs = zf.read("requirements.txt").decode()
     assert "autograder/hidden/ch02_lime.py" in names and "autograder/hidden/ch01_pdp_ice.py" not in names
     assert "lime==" in reqs and "scikit-image==" in reqs
+
+
+@pytest.mark.parametrize("chapter", sorted(chapters()))
+def test_every_chapter_builds_a_zip_with_only_its_own_files(chapter, tmp_path):
+    """Every chapter's zip builds (every import of its notebook pinned) and holds no file or package
+    of another chapter (e.g. imlbook/ch06_deploy/ only in chapter 6's)."""
+    from autograder.gradescope import build_zip
+    with zipfile.ZipFile(build_zip(chapter, tmp_path / "ag.zip")) as zf:
+        names = zf.namelist()
+    assert f"autograder/hidden/{chapter}.py" in names
+    others = [ch for ch in chapters() if ch != chapter]
+    assert not [n for n in names if any(ch in n for ch in others)]
