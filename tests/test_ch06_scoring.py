@@ -32,9 +32,9 @@ def test_values_are_per_raw_feature_and_add_up_to_the_prediction(example):
         np.testing.assert_allclose(local.sum(1) + explainer.expected_value, prediction, atol=1e-9)
 
 
-def test_a_feature_the_model_ignores_gets_no_importance(example):
-    """Exact Kernel SHAP gives exactly 0 to a feature whose value does not change the output: set
-    every row and the background to one workclass and it cannot matter."""
+def test_a_feature_equal_in_the_rows_and_the_background_gets_no_importance(example):
+    """The dummy property of exact Shapley values: a feature whose value is the same in the explained
+    rows and in every background row (one workclass everywhere) gets exactly 0, whatever the model does."""
     model, full, light, rows, _, _ = example
     same = rows.assign(workclass="Private")
     small = scoring.ScoringExplainer(model, light.background.assign(workclass="Private"), light.schema, light.weights)

@@ -75,6 +75,8 @@ def bad_requests(rows):
         ("extra column", dict(json=[{**good, "zip": "0"}]), 422, "row 0: unexpected columns ['zip']"),
         ("wrong type", dict(json=[good, {**good, "age": "forty"}]), 422, "row 1: column 'age' must be a number"),
         ("wrong category", dict(json=[{**good, "sex": "X"}]), 422, "column 'sex' has unknown value 'X'"),
+        ("number beyond float range", dict(content=b'[' + json.dumps({**good, "age": 10 ** 400}).encode() + b']',
+                                           headers=json_headers), 422, "column 'age' must be a finite number"),
         ("too many rows", dict(json=[good] * (MAX_ROWS + 1)), 413, f"the limit is {MAX_ROWS}"),
         ("body over the limit", dict(content=b"[" + b" " * MAX_BODY + b"]", headers=json_headers), 413, "bytes"),
         ("body over the limit, streamed", dict(content=iter([b"[", b" " * MAX_BODY, b"]"]), headers=json_headers),

@@ -142,7 +142,8 @@ def ice_view(grid: Sequence[float], row_curve: Sequence[float], feature_name: st
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
     if context_curves is not None and len(context_curves):
         plot_ice(grid, context_curves, feature_name, target_name=target_name,
-                 pdp=np.asarray(context_curves, dtype=float).mean(axis=0), rows=rows or "other rows", ax=ax)
+                 pdp=np.asarray(context_curves, dtype=float).mean(axis=0), rows=rows or "other rows", ax=ax,
+                 pdp_label=f"mean of the {len(context_curves)} other rows' curves")
     ax.plot(grid, row_curve, color="k", lw=2.5, marker="o" if categories is not None else None,
             label=f"{row_label}")
     if not math.isnan(value):

@@ -1,7 +1,7 @@
 """The chapter's small deployment example: raw census-like rows and a scikit-learn pipeline.
 
 :func:`census_rows` draws a table with numeric and categorical columns and a label from a known
-logistic rule (``workclass`` plays no part), so everything runs offline in seconds.
+logistic rule (``workclass`` and ``sex`` play no part), so everything runs offline in seconds.
 :func:`fit_model` trains the seed document's kind of pipeline on it: a ``ColumnTransformer``
 (median imputer + scaler for numbers, one-hot for categories) and a gradient-boosted classifier.
 """

@@ -93,8 +93,9 @@ class RowSchema:
                                      f"allowed: {list(self.categories[name])}")
                 elif isinstance(value, bool) or not isinstance(value, (int, float)):
                     found.append(f"row {i}: column {name!r} must be a number, got {type(value).__name__}")
-                elif not math.isfinite(value):
-                    found.append(f"row {i}: column {name!r} must be finite, got {value}")
+                elif not _finite_float(value):
+                    found.append(f"row {i}: column {name!r} must be a finite number within float range, "
+                                 f"got {str(value)[:20]}")
             if len(found) >= 10:
                 return found[:10] + ["(first 10 problems shown)"]
         return found
@@ -143,6 +144,14 @@ class RowSchema:
             else:
                 out[name] = matrix[:, j]
         return pd.DataFrame(out, columns=list(self.columns))
+
+
+def _finite_float(value) -> bool:
+    """Whether a JSON number is a finite float (a 400-digit integer overflows float())."""
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
 
 
 def positive_output(model):

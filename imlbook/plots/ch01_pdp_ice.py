@@ -120,7 +120,7 @@ def plot_interaction_part(part: np.ndarray, row_grid: Sequence[float], col_grid:
 def plot_ice(grid: Sequence[float], curves: np.ndarray, feature_name: str, target_name: str = "prediction",
              pdp: Optional[Sequence[float]] = None, centered: bool = False, max_curves: int = 300,
              seed: int = 0, highlight: Optional[Sequence[bool]] = None, highlight_label: str = "highlighted rows",
-             rows: str = "the rows of X", ax=None):
+             rows: str = "the rows of X", ax=None, pdp_label: str = "PDP (mean of all curves)"):
     """ICE curves (one thin line per row, at most ``max_curves`` drawn, said in the title) with the PDP overlaid.
 
     ``highlight`` (a boolean per row) draws those rows' curves in :data:`imlbook.style.DOWN`
@@ -144,7 +144,7 @@ def plot_ice(grid: Sequence[float], curves: np.ndarray, feature_name: str, targe
         ax.plot(grid, curves[marked].T, color=style.DOWN, alpha=0.9, lw=1.2)
         ax.plot([], [], color=style.DOWN, lw=1.2, label=f"{highlight_label} ({marked.sum()})")
     if pdp is not None:
-        ax.plot(grid, np.asarray(pdp), color=PDP_COLOUR, lw=3, ls="--", label="PDP (mean of all curves)")
+        ax.plot(grid, np.asarray(pdp), color=PDP_COLOUR, lw=3, ls="--", label=pdp_label)
     ax.legend(**LEGEND_OUTSIDE)
     ax.set_xlabel(feature_name)
     ax.set_ylabel(f"change in {target_name}\nsince the first grid value" if centered else target_name)
