@@ -102,6 +102,9 @@ WRONG = {
         "top_k with reversed ties (np.argsort(np.abs(g))[::-1])": variant(
             "load_explanation", "keep = np.sort(np.argsort(-np.abs(global_values), kind=\"stable\")[:top_k])",
             "keep = np.sort(np.argsort(np.abs(global_values))[::-1][:top_k])"),
+        "corrupt artifact: raised without `from` (no __cause__)": variant(
+            "load_explanation", "({type(problem).__name__}: {problem})\") from problem",
+            "({type(problem).__name__}: {problem})\") from None"),
         "expected value rounded to 6 decimals": variant(
             "load_explanation", "expected = float(expected) if np.ndim(expected) == 0 else",
             "expected = round(float(expected), 6) if np.ndim(expected) == 0 else"),

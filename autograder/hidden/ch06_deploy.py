@@ -5,12 +5,15 @@ expected value, other top_k) and the rules the public checks leave out (the inpu
 errors for a run without an explanation and a corrupt artifact, one explainer call per batch, a
 DataFrame of rows, string labels).
 """
+import re
+
 import numpy as np
 
 from autograder.checks import check, expect
 from autograder.public.ch06_deploy import (LOAD, LOG, SCORE, compare_loaded, expect_answer, expect_error, load,
                                            log_and_read, score_case)
-from autograder.testmodels.ch06_deploy import CheckExplanation, LoggedRun, LogRun, ReadExplanation, explanation_case
+from autograder.testmodels.ch06_deploy import (CheckExplanation, CorruptExplanationError, LoggedRun, LogRun,
+                                               ReadExplanation, explanation_case)
 
 # ---------------------------------------------------------------------------
 # log_explanation
@@ -74,13 +77,22 @@ def _(call):
            hint="put the run id in the message, e.g. f'run {run_id} has no explanation'")
 
 
-@check(LOAD, "a corrupt artifact raises CorruptExplanationError naming the run", hidden=True)
+@check(LOAD, "a corrupt artifact raises CorruptExplanationError naming the run, from the parsing error", hidden=True)
 def _(call):
     summary = expect_error(call, "corrupt", "CorruptExplanationError",
                            "load_explanation of a run whose artifact is corrupt",
                  hint="wrap reading and parsing the artifact in try/except and raise CorruptExplanationError "
                       "from the error", run_id=LoggedRun(explanation_case(13), kind="corrupt"), top_k=None,
-                 _inject={"Explanation": CheckExplanation}, _then=ReadExplanation())
+                 _inject={"Explanation": CheckExplanation, "CorruptExplanationError": CorruptExplanationError},
+                 _then=ReadExplanation())
+    # the injected class starts its message with what it was raised from (absent when the answer raised the
+    # store's class under another name: then __cause__ cannot be seen and is not held against it)
+    cause = re.match(r"CorruptExplanationError: \[from (\w+)\] ?", summary)
+    summary = summary if cause is None else "CorruptExplanationError: " + summary[cause.end():]
+    expect(cause is None or cause.group(1) != "nothing",
+           f"the CorruptExplanationError was not raised from the parsing error (its __cause__ is None): {summary}",
+           hint="raise CorruptExplanationError(...) from error, inside `except Exception as error:`, so the "
+                "traceback shows what could not be parsed")
     expect("<run id>" in summary, f"the error should name the run whose artifact is corrupt (its id), got {summary}",
            hint="put the run id in the message, e.g. f'run {run_id}: the explanation is corrupt ({error})'")
 
@@ -176,8 +188,8 @@ CONTRACT = {
             ["a run id that names no run raises RunNotFoundError naming the run"],
         "a run without an explanation raises NoExplanationError naming the run":
             ["a run without an explanation raises NoExplanationError naming the run"],
-        "a corrupt artifact raises CorruptExplanationError naming the run":
-            ["a corrupt artifact raises CorruptExplanationError naming the run"],
+        "a corrupt artifact raises CorruptExplanationError naming the run, raised from the parsing error":
+            ["a corrupt artifact raises CorruptExplanationError naming the run, from the parsing error"],
     },
     SCORE: {
         "returns a dict with exactly predictions, local_importance_values, feature_names":

@@ -53,6 +53,22 @@ def expected_top_k(explanation: CheckExplanation, top_k=None):
                    None if logged_columns is None else logged_columns[:, names.index(name)]) for name in keep}
 
 
+EXACT = ("store full precision: no rounding (json keeps every digit of a Python float; CSV needs "
+         "float_format='%.17g')")
+
+
+def expect_same(got, want, message: str, hint: str = EXACT, atol: float = 1e-9):
+    """``got`` equals ``want`` to ``atol`` (what a float64 keeps through JSON, .npz or a 17-digit CSV is exact):
+    the failure shows both numbers with every digit, since rounding to 6 decimals looks equal in short print."""
+    got, want = np.asarray(got, dtype=float), np.asarray(want, dtype=float)
+    expect(got.shape == want.shape, f"{message}: shape {got.shape}, expected {want.shape}", hint)
+    off = np.abs(got - want)
+    if not np.all(off <= atol):
+        at = np.unravel_index(np.nanargmax(np.where(np.isnan(off), np.inf, off)), off.shape) if off.ndim else ()
+        where = f"e.g. at index {tuple(int(i) for i in at)}: " if off.ndim else ""
+        raise CheckFailed(f"{message} ({where}got {float(got[at])!r}, expected {float(want[at])!r})", hint)
+
+
 def compare_loaded(got, explanation: CheckExplanation, top_k, what: str, hint: str = ""):
     """Fail unless ``got`` (a :class:`ReadExplanation` tuple) is ``explanation`` reduced to its top_k
     features: same names with the same values, ranked like the original, method and expected value kept."""
@@ -72,8 +88,7 @@ def compare_loaded(got, explanation: CheckExplanation, top_k, what: str, hint: s
                                "kind='stable')[:top_k]); signs do not count")
     global_values = np.asarray(global_values, dtype=float).reshape(-1)
     expect(global_values.shape == (len(names),), f"{what}: {len(names)} names but {global_values.size} global values")
-    expect_close(global_values, [keep[n][0] for n in names],
-                 f"{what}: the global values do not come back as they were logged", rtol=0, atol=1e-9)
+    expect_same(global_values, [keep[n][0] for n in names], f"{what}: the global values do not come back as they were logged")
     expect(ranked(names, global_values) == ranked(explanation.feature_names, explanation.global_values)[:len(keep)],
            f"{what} does not rank the features like the original")
     if explanation.local_values is None:
@@ -84,9 +99,9 @@ def compare_loaded(got, explanation: CheckExplanation, top_k, what: str, hint: s
         local = np.asarray(local, dtype=float)
         n = explanation.local_values.shape[0]
         expect(local.shape == (n, len(names)), f"{what}: local values of shape {local.shape}, expected ({n}, {len(names)})")
-        expect_close(local, np.column_stack([keep[name][1] for name in names]),
-                     f"{what}: the local values do not come back as they were logged (column by feature name)",
-                     hint="keep each kept feature's whole column of local values, every row", rtol=0, atol=1e-9)
+        expect_same(local, np.column_stack([keep[name][1] for name in names]),
+                    f"{what}: the local values do not come back as they were logged (column by feature name)",
+                    hint="keep each kept feature's whole column of local values, every row, at full precision")
         for i, row in enumerate(local):             # per row: ties (row 1 of every case) keep the feature order
             want = [name for name in ranked(explanation.feature_names, explanation.local_values[i]) if name in keep]
             got_rank = ranked(names, row)
@@ -102,7 +117,7 @@ def compare_loaded(got, explanation: CheckExplanation, top_k, what: str, hint: s
     else:
         expect(expected is not None, f"{what}: the expected value was lost (None), expected {want}",
                hint="store explanation.expected_value and give it back")
-        expect_close(expected, want, f"{what}: the expected value does not come back", rtol=0, atol=1e-12)
+        expect_same(expected, want, f"{what}: the expected value does not come back", atol=1e-12)
 
 
 def log_and_read(call, explanation, top_k=None, comment="kernel shap on 6 test rows", as_id=False):

@@ -62,6 +62,19 @@ def explanation_case(seed: int, n_rows: int = 6, n_features: int = 7, local: boo
     return CheckExplanation(names, global_values, values if local else None, expected, method)
 
 
+from imlbook.ch06_deploy.store import CorruptExplanationError as _StoreCorruptError  # noqa: E402 - light: no mlflow
+
+
+class CorruptExplanationError(_StoreCorruptError):
+    """The notebook's ``CorruptExplanationError``, injected for the corrupt-artifact check: its message
+    starts with ``[from <the cause's class>]`` (``[from nothing]`` without ``raise ... from``), so the
+    check can see ``__cause__`` in the one-line summary that comes back from the worker."""
+
+    def __str__(self) -> str:
+        cause = self.__cause__
+        return f"[from {'nothing' if cause is None else type(cause).__name__}] {super().__str__()}"
+
+
 # ---------------------------------------------------------------------------- MLflow runs
 class _Store(BuiltArgument):
     """A fresh local MLflow store in a temporary folder, current for one call."""
