@@ -51,6 +51,22 @@ WRONG = {
             "        global_values[np.setdiff1d(np.arange(len(names)), keep)] = 0.0"),
         "returns nothing useful (the record, not the run id)": variant("log_explanation", "    return run_id\n",
                                                                        "    return record\n"),
+        "stores the features in importance order (a row's tie comes back reversed)": variant(
+            "log_explanation", "    expected = explanation.expected_value\n",
+            "    keep = keep[np.argsort(-np.abs(global_values[keep]), kind=\"stable\")]\n"
+            "    expected = explanation.expected_value\n"),
+        "top_k with reversed ties (np.argsort(np.abs(g))[::-1])": variant(
+            "log_explanation", "keep = np.sort(np.argsort(-np.abs(global_values), kind=\"stable\")[:top_k])",
+            "keep = np.sort(np.argsort(np.abs(global_values))[::-1][:top_k])"),
+        "values and expected value rounded to 6 decimals": variant(
+            "log_explanation", "global_values = np.asarray(explanation.global_values, dtype=float)",
+            "global_values = np.round(np.asarray(explanation.global_values, dtype=float), 6)").replace(
+            "local = None if local is None else np.asarray(local, dtype=float)",
+            "local = None if local is None else np.round(np.asarray(local, dtype=float), 6)").replace(
+            "np.asarray(expected, dtype=float).tolist()", "np.round(np.asarray(expected, dtype=float), 6).tolist()"),
+        "no ValueError for a top_k out of range": variant(
+            "log_explanation", "raise ValueError(f\"top_k must be None or an integer from 1 to {len(names)}, got {top_k!r}\")",
+            "pass"),
     },
     "load_explanation": {
         "local values not reloaded": variant("load_explanation", "None if local is None else local[:, keep], expected, method)",
@@ -77,6 +93,21 @@ WRONG = {
             "    except KeyError as problem:\n        raise CorruptExplanationError"),
         "a run without an explanation is called corrupt": variant(
             "load_explanation", "raise NoExplanationError(", "raise CorruptExplanationError("),
+        "looks for any artifact (an unrelated one counts as an explanation)": variant(
+            "load_explanation", 'if not client.list_artifacts(run_id, "explanation"):',
+            "if not client.list_artifacts(run_id):"),
+        "returns the features in importance order (a row's tie comes back reversed)": variant(
+            "load_explanation", "    if expected is not None:\n",
+            "    keep = keep[np.argsort(-np.abs(global_values[keep]), kind=\"stable\")]\n    if expected is not None:\n"),
+        "top_k with reversed ties (np.argsort(np.abs(g))[::-1])": variant(
+            "load_explanation", "keep = np.sort(np.argsort(-np.abs(global_values), kind=\"stable\")[:top_k])",
+            "keep = np.sort(np.argsort(np.abs(global_values))[::-1][:top_k])"),
+        "corrupt artifact: raised without `from` (no __cause__)": variant(
+            "load_explanation", "({type(problem).__name__}: {problem})\") from problem",
+            "({type(problem).__name__}: {problem})\") from None"),
+        "expected value rounded to 6 decimals": variant(
+            "load_explanation", "expected = float(expected) if np.ndim(expected) == 0 else",
+            "expected = round(float(expected), 6) if np.ndim(expected) == 0 else"),
     },
     "score": {
         "predictions as numpy types": variant("score", "predictions = np.asarray(model.predict(frame)).tolist()",
@@ -91,6 +122,10 @@ WRONG = {
             "values = np.vstack([scoring_explainer.explain(frame.iloc[[i]]) for i in range(len(frame))])"),
         "labels converted with int()": variant("score", "predictions = np.asarray(model.predict(frame)).tolist()",
                                                "predictions = [int(p) for p in model.predict(frame)]"),
+        "predictions as strings": variant("score", "predictions = np.asarray(model.predict(frame)).tolist()",
+                                          "predictions = [str(p) for p in model.predict(frame)]"),
+        "local values as strings": variant("score", '"local_importance_values": values.tolist(),',
+                                           '"local_importance_values": [[str(v) for v in row] for row in values],'),
     },
 }
 
@@ -101,6 +136,8 @@ def log_explanation(explanation, run, comment, top_k=None):
     client = mlflow.MlflowClient()
     get_run(run_id, client)
     g = np.array(explanation.global_values, dtype=float)
+    if top_k is not None and not 1 <= top_k <= len(g):
+        raise ValueError(f"top_k={top_k} but there are {len(g)} features")
     order = sorted(range(len(g)), key=lambda j: -abs(g[j]))      # Python's sort is stable
     keep = sorted(order[:top_k]) if top_k is not None else list(range(len(g)))
     names = [str(explanation.feature_names[j]) for j in keep]
@@ -148,6 +185,8 @@ def log_explanation(explanation, run, comment, top_k=None):
     import pandas as pd
     run_id = run_id_of(run)
     get_run(run_id)
+    if top_k is not None and top_k not in range(1, len(explanation.feature_names) + 1):
+        raise ValueError("top_k out of range")
     frame = pd.DataFrame({"global": explanation.global_values}, index=list(explanation.feature_names))
     if explanation.local_values is not None:
         for i, row in enumerate(np.asarray(explanation.local_values, dtype=float)):
@@ -223,8 +262,10 @@ PAIRS = {"npz values + a JSON manifest (log_artifacts)": (NPZ_LOG, NPZ_LOAD),
 # IMLBOOK_FULL_PROOFS=1 runs them all.
 CORE = {
     "log_explanation": ["top_k ignored"],
-    "load_explanation": ["local values not reloaded"],
-    "score": ["explainer called once per row", "a loop over the predictions with .item(), a DataFrame by hand"],
+    "load_explanation": ["local values not reloaded",
+                         "looks for any artifact (an unrelated one counts as an explanation)"],
+    "score": ["explainer called once per row", "predictions as strings",
+              "a loop over the predictions with .item(), a DataFrame by hand"],
 }
 FULL = os.environ.get("IMLBOOK_FULL_PROOFS") == "1"
 
@@ -266,3 +307,11 @@ def test_correct_pair_in_another_format_keeps_full_marks(tmp_path, name):
 def test_every_core_variant_exists():
     names = {v for vs in list(WRONG.values()) + list(CORRECT.values()) for v in vs}
     assert {v for vs in CORE.values() for v in vs} <= names
+
+
+def test_wrong_answers_are_graded_reproducibly(tmp_path):
+    # the messages of these wrong answers hold run ids and the checks' temporary stores: stable() must
+    # make them the same on a second grading
+    wrong = {"load_explanation": WRONG["load_explanation"]["a run without an explanation is called corrupt"],
+             "score": WRONG["score"]["predictions as strings"]}
+    proofs.graded_reproducibly(tmp_path, CH, wrong)

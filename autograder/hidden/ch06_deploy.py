@@ -5,12 +5,15 @@ expected value, other top_k) and the rules the public checks leave out (the inpu
 errors for a run without an explanation and a corrupt artifact, one explainer call per batch, a
 DataFrame of rows, string labels).
 """
+import re
+
 import numpy as np
 
 from autograder.checks import check, expect
 from autograder.public.ch06_deploy import (LOAD, LOG, SCORE, compare_loaded, expect_answer, expect_error, load,
                                            log_and_read, score_case)
-from autograder.testmodels.ch06_deploy import CheckExplanation, LoggedRun, ReadExplanation, explanation_case
+from autograder.testmodels.ch06_deploy import (CheckExplanation, CorruptExplanationError, LoggedRun, LogRun,
+                                               ReadExplanation, explanation_case)
 
 # ---------------------------------------------------------------------------
 # log_explanation
@@ -29,8 +32,8 @@ def _(call):
        hidden=True)
 def _(call):
     explanation = explanation_case(5, n_features=20, n_rows=3)
-    got = log_and_read(call, explanation, top_k=6)
-    compare_loaded(got[4], explanation, 6, "what your load_explanation reads back after top_k=6")
+    got = log_and_read(call, explanation, top_k=10)     # 9 features above the tie of features 0 and 5: cut between
+    compare_loaded(got[4], explanation, 10, "what your load_explanation reads back after top_k=10")
 
 
 @check(LOG, "the explanation passed in is not changed", hidden=True)
@@ -51,6 +54,16 @@ def _(call):
                  explanation=explanation_case(7), run=LoggedRun(kind="missing"), comment="", top_k=None)
 
 
+@check(LOG, "a top_k that is not between 1 and the number of features raises ValueError", hidden=True)
+def _(call):
+    explanation = explanation_case(8)
+    for top_k in (0, len(explanation.feature_names) + 1):
+        expect_error(call, "", "ValueError", f"log_explanation(..., top_k={top_k}) of {len(explanation.feature_names)} "
+                                             "features", hint="check top_k first: raise ValueError unless "
+                                                              "1 <= top_k <= len(explanation.feature_names)",
+                     explanation=explanation, run=LogRun(), comment="", top_k=top_k)
+
+
 # ---------------------------------------------------------------------------
 # load_explanation
 # ---------------------------------------------------------------------------
@@ -64,13 +77,22 @@ def _(call):
            hint="put the run id in the message, e.g. f'run {run_id} has no explanation'")
 
 
-@check(LOAD, "a corrupt artifact raises CorruptExplanationError naming the run", hidden=True)
+@check(LOAD, "a corrupt artifact raises CorruptExplanationError naming the run, from the parsing error", hidden=True)
 def _(call):
     summary = expect_error(call, "corrupt", "CorruptExplanationError",
                            "load_explanation of a run whose artifact is corrupt",
                  hint="wrap reading and parsing the artifact in try/except and raise CorruptExplanationError "
                       "from the error", run_id=LoggedRun(explanation_case(13), kind="corrupt"), top_k=None,
-                 _inject={"Explanation": CheckExplanation}, _then=ReadExplanation())
+                 _inject={"Explanation": CheckExplanation, "CorruptExplanationError": CorruptExplanationError},
+                 _then=ReadExplanation())
+    # the injected class starts its message with what it was raised from (absent when the answer raised the
+    # store's class under another name: then __cause__ cannot be seen and is not held against it)
+    cause = re.match(r"CorruptExplanationError: \[from (\w+)\] ?", summary)
+    summary = summary if cause is None else "CorruptExplanationError: " + summary[cause.end():]
+    expect(cause is None or cause.group(1) != "nothing",
+           f"the CorruptExplanationError was not raised from the parsing error (its __cause__ is None): {summary}",
+           hint="raise CorruptExplanationError(...) from error, inside `except Exception as error:`, so the "
+                "traceback shows what could not be parsed")
     expect("<run id>" in summary, f"the error should name the run whose artifact is corrupt (its id), got {summary}",
            hint="put the run id in the message, e.g. f'run {run_id}: the explanation is corrupt ({error})'")
 
@@ -81,10 +103,19 @@ def _(call):
     compare_loaded(load(call, explanation), explanation, None, "the loaded global-only explanation")
 
 
+@check(LOAD, "no expected value (None) comes back as None; a top_k larger than what log_explanation stored", hidden=True)
+def _(call):
+    explanation = explanation_case(17, expected=None)
+    compare_loaded(load(call, explanation), explanation, None, "the loaded explanation without an expected value")
+    compare_loaded(load(call, explanation, top_k=5, log_top_k=3), explanation, 3,
+                   "load_explanation(run_id, top_k=5) of a run where log_explanation stored top_k=3 features")
+
+
 @check(LOAD, "top_k on 20 features and a top_k larger than what was logged", hidden=True)
 def _(call):
     explanation = explanation_case(15, n_features=20, n_rows=4)
-    compare_loaded(load(call, explanation, top_k=7), explanation, 7, "load_explanation(run_id, top_k=7)")
+    # 9 features above the tie of features 0 and 5: top_k=10 cuts between them
+    compare_loaded(load(call, explanation, top_k=10), explanation, 10, "load_explanation(run_id, top_k=10)")
     compare_loaded(load(call, explanation, top_k=25), explanation, None,
                    "load_explanation(run_id, top_k=25) of 20 features (all of them)")
 
@@ -127,29 +158,38 @@ CONTRACT = {
         "logged as artifacts of the run, read back whole by load_explanation (names, global and local values, "
         "expected value, method)": ["returns the run id; your load_explanation gets the whole explanation back",
                                     "a run id works like a Run; a global-only explanation and a vector expected value"],
-        "with top_k only the top_k features by |global value| are stored, globally and in the local values":
-            ["with top_k, only the top_k features are stored: the others' names appear in no artifact",
+        "with top_k only the top_k features by |global value| are stored, globally and in the local values "
+        "(signs do not count; ties keep the feature order)":
+            ["with top_k, only the top_k features are stored (ties in feature order): the others' names appear in no artifact",
              "top_k on 20 features with ties and negative values: the top_k by |global value| are kept"],
         "the comment is stored with the run": ["the comment is stored with the run (in an artifact, a tag or a param)"],
         "the explanation passed in is not changed": ["the explanation passed in is not changed"],
         "a run id of no run raises RunNotFoundError": ["logging to a run id that names no run raises RunNotFoundError"],
+        "names and values come back exactly (full-precision floats, expected value 0.1 + 1/3)":
+            ["returns the run id; your load_explanation gets the whole explanation back"],
+        "a clear ValueError for a top_k that is not between 1 and p":
+            ["a top_k that is not between 1 and the number of features raises ValueError"],
     },
     LOAD: {
         "returns an Explanation (chapter 5's class) with names, method and expected value kept":
             ["returns an Explanation with the logged names, values, expected value and method",
-             "a global-only explanation and a vector expected value come back"],
+             "a global-only explanation and a vector expected value come back",
+             "no expected value (None) comes back as None; a top_k larger than what log_explanation stored"],
+        # compare_loaded compares the global ranking and, row by row, the ranking by |local value| restricted
+        # to the kept features (every case's row 1 ties features 2 and 4)
         "the reloaded explanation ranks exactly like the original (global and per row)":
             ["returns an Explanation with the logged names, values, expected value and method",
              "with top_k: the top_k most important features, ranked exactly as in the original"],
         "with top_k only the top_k most important features; all stored ones when top_k is None or larger":
             ["with top_k: the top_k most important features, ranked exactly as in the original",
-             "top_k on 20 features and a top_k larger than what was logged"],
+             "top_k on 20 features and a top_k larger than what was logged",
+             "no expected value (None) comes back as None; a top_k larger than what log_explanation stored"],
         "a missing run raises RunNotFoundError naming the run":
             ["a run id that names no run raises RunNotFoundError naming the run"],
         "a run without an explanation raises NoExplanationError naming the run":
             ["a run without an explanation raises NoExplanationError naming the run"],
-        "a corrupt artifact raises CorruptExplanationError naming the run":
-            ["a corrupt artifact raises CorruptExplanationError naming the run"],
+        "a corrupt artifact raises CorruptExplanationError naming the run, raised from the parsing error":
+            ["a corrupt artifact raises CorruptExplanationError naming the run, from the parsing error"],
     },
     SCORE: {
         "returns a dict with exactly predictions, local_importance_values, feature_names":
@@ -159,6 +199,10 @@ CONTRACT = {
              "one explainer call and one model call for the whole batch"],
         "plain JSON-serialisable Python values": ["plain JSON-serialisable Python values (lists, int, float, str: no numpy types)",
                                                   "string labels come back as str"],
+        "each key its own types: predictions keep model.predict's Python type (an int label stays int, a string "
+        "label str), local values float, names str":
+            ["plain JSON-serialisable Python values (lists, int, float, str: no numpy types)",
+             "string labels come back as str"],
         "feature_names in the explainer's order, values in that order, whatever the order of each row's keys":
             ["feature names and values in the explainer's order, whatever the order of the keys in each row"],
         "rows: a list of JSON objects or a DataFrame": ["a DataFrame of rows works like a list of objects"],

@@ -53,6 +53,22 @@ def expected_top_k(explanation: CheckExplanation, top_k=None):
                    None if logged_columns is None else logged_columns[:, names.index(name)]) for name in keep}
 
 
+EXACT = ("store full precision: no rounding (json keeps every digit of a Python float; CSV needs "
+         "float_format='%.17g')")
+
+
+def expect_same(got, want, message: str, hint: str = EXACT, atol: float = 1e-9):
+    """``got`` equals ``want`` to ``atol`` (what a float64 keeps through JSON, .npz or a 17-digit CSV is exact):
+    the failure shows both numbers with every digit, since rounding to 6 decimals looks equal in short print."""
+    got, want = np.asarray(got, dtype=float), np.asarray(want, dtype=float)
+    expect(got.shape == want.shape, f"{message}: shape {got.shape}, expected {want.shape}", hint)
+    off = np.abs(got - want)
+    if not np.all(off <= atol):
+        at = np.unravel_index(np.nanargmax(np.where(np.isnan(off), np.inf, off)), off.shape) if off.ndim else ()
+        where = f"e.g. at index {tuple(int(i) for i in at)}: " if off.ndim else ""
+        raise CheckFailed(f"{message} ({where}got {float(got[at])!r}, expected {float(want[at])!r})", hint)
+
+
 def compare_loaded(got, explanation: CheckExplanation, top_k, what: str, hint: str = ""):
     """Fail unless ``got`` (a :class:`ReadExplanation` tuple) is ``explanation`` reduced to its top_k
     features: same names with the same values, ranked like the original, method and expected value kept."""
@@ -72,8 +88,7 @@ def compare_loaded(got, explanation: CheckExplanation, top_k, what: str, hint: s
                                "kind='stable')[:top_k]); signs do not count")
     global_values = np.asarray(global_values, dtype=float).reshape(-1)
     expect(global_values.shape == (len(names),), f"{what}: {len(names)} names but {global_values.size} global values")
-    expect_close(global_values, [keep[n][0] for n in names],
-                 f"{what}: the global values do not come back as they were logged", rtol=0, atol=1e-9)
+    expect_same(global_values, [keep[n][0] for n in names], f"{what}: the global values do not come back as they were logged")
     expect(ranked(names, global_values) == ranked(explanation.feature_names, explanation.global_values)[:len(keep)],
            f"{what} does not rank the features like the original")
     if explanation.local_values is None:
@@ -84,9 +99,16 @@ def compare_loaded(got, explanation: CheckExplanation, top_k, what: str, hint: s
         local = np.asarray(local, dtype=float)
         n = explanation.local_values.shape[0]
         expect(local.shape == (n, len(names)), f"{what}: local values of shape {local.shape}, expected ({n}, {len(names)})")
-        expect_close(local, np.column_stack([keep[name][1] for name in names]),
-                     f"{what}: the local values do not come back as they were logged (column by feature name)",
-                     hint="keep each kept feature's whole column of local values, every row", rtol=0, atol=1e-9)
+        expect_same(local, np.column_stack([keep[name][1] for name in names]),
+                    f"{what}: the local values do not come back as they were logged (column by feature name)",
+                    hint="keep each kept feature's whole column of local values, every row, at full precision")
+        for i, row in enumerate(local):             # per row: ties (row 1 of every case) keep the feature order
+            want = [name for name in ranked(explanation.feature_names, explanation.local_values[i]) if name in keep]
+            got_rank = ranked(names, row)
+            expect(got_rank == want, f"{what}: row {i} ranks its features {got_rank} by |local value|; the original "
+                                     f"ranks them {want}",
+                   hint="keep the kept features in their original order (np.sort the kept indices): a tie inside a "
+                        "row is broken by that order, so reordering the features changes the row's ranking")
     expect(method == str(explanation.method), f"{what}: method {method!r}, expected {explanation.method!r}",
            hint="store the explanation's method and give it back")
     want = explanation.expected_value
@@ -95,7 +117,7 @@ def compare_loaded(got, explanation: CheckExplanation, top_k, what: str, hint: s
     else:
         expect(expected is not None, f"{what}: the expected value was lost (None), expected {want}",
                hint="store explanation.expected_value and give it back")
-        expect_close(expected, want, f"{what}: the expected value does not come back", rtol=0, atol=1e-12)
+        expect_same(expected, want, f"{what}: the expected value does not come back", atol=1e-12)
 
 
 def log_and_read(call, explanation, top_k=None, comment="kernel shap on 6 test rows", as_id=False):
@@ -134,20 +156,21 @@ def _(call):
     compare_loaded(got[4], explanation, None, "what your load_explanation reads back")
 
 
-@check(LOG, "with top_k, only the top_k features are stored: the others' names appear in no artifact")
+@check(LOG, "with top_k, only the top_k features are stored (ties in feature order): the others' names appear in no artifact")
 def _(call):
     explanation = explanation_case(2)
-    got = log_and_read(call, explanation, top_k=3)
-    keep = list(expected_top_k(explanation, 3))
+    got = log_and_read(call, explanation, top_k=4)      # 3 features above the tie of features 0 and 5 (1.5)
+    keep = list(expected_top_k(explanation, 4))
     dropped = [n for n in explanation.feature_names if n not in keep]
     found = [n for n in dropped if n in got[3]]
-    expect(not found, f"with top_k=3 the run's artifacts still mention {found}, which are not among the 3 most "
-                      f"important features {keep}", hint="store only the top_k features (largest |global value|), "
-                                                          "globally and in the local values")
+    expect(not found, f"with top_k=4 the run's artifacts still mention {found}, which are not among the 4 most "
+                      f"important features {keep}", hint="store only the top_k features (largest |global value|, "
+                                                          "ties in feature order), globally and in the local values")
     missing = [n for n in keep if n not in got[3]]
-    expect(not missing, f"with top_k=3 the artifacts do not mention {missing}, which are among the 3 most important",
-           hint="rank by |global value| (signs do not count), largest first")
-    compare_loaded(got[4], explanation, 3, "what your load_explanation reads back after top_k=3")
+    expect(not missing, f"with top_k=4 the artifacts do not mention {missing}, which are among the 4 most important",
+           hint="rank by |global value| (signs do not count), largest first, ties in feature order "
+                "(np.argsort(-np.abs(g), kind='stable'))")
+    compare_loaded(got[4], explanation, 4, "what your load_explanation reads back after top_k=4")
 
 
 @check(LOG, "the comment is stored with the run (in an artifact, a tag or a param)")
@@ -168,14 +191,15 @@ def load(call, explanation, top_k=None, log_top_k=None):
 
 @check(LOAD, "returns an Explanation with the logged names, values, expected value and method")
 def _(call):
-    explanation = explanation_case(11)
+    explanation = explanation_case(16)                  # row 1's tie (features 2, 4): |global| ranks 4 above 2
     compare_loaded(load(call, explanation), explanation, None, "the loaded explanation")
 
 
 @check(LOAD, "with top_k: the top_k most important features, ranked exactly as in the original")
 def _(call):
     explanation = explanation_case(12)
-    compare_loaded(load(call, explanation, top_k=4), explanation, 4, "load_explanation(run_id, top_k=4)")
+    # one feature above the tie of features 0 and 5 (1.5): top_k=2 cuts between them, keeping feature 0
+    compare_loaded(load(call, explanation, top_k=2), explanation, 2, "load_explanation(run_id, top_k=2)")
 
 
 @check(LOAD, "a run id that names no run raises RunNotFoundError naming the run")
@@ -203,6 +227,14 @@ def score_case(call, seed, n=5, shuffled=False, labels=None, frame=False):
         raise CheckFailed(f"score should return a dict, got a {out[0].strip('<>')}",
                           hint='return {"predictions": ..., "local_importance_values": ..., "feature_names": ...}')
     return out, explainer, expected_values, [str(p) for p in expected_predictions]
+
+
+def expected_prediction_types(seed, labels=None):
+    """The Python types of ``np.asarray(model.predict(rows)).tolist()`` for :func:`score_case`'s model:
+    what the predictions must hold (an int label stays an int, a string label a str)."""
+    model, explainer = toy_service(seed, labels)
+    predictions = np.asarray(model.predict(explainer.schema.frame(toy_rows(seed, 5)))).tolist()
+    return sorted({type(p).__name__ for p in predictions})
 
 
 KEYS = ["feature_names", "local_importance_values", "predictions"]
@@ -238,12 +270,16 @@ def _(call):
     _, text, prediction_types, value_types, name_types = out[:5]
     expect(not text.startswith("not JSON"), f"json.dumps(score(...)) fails: {text[len('not JSON: '):]}",
            hint="convert numpy arrays with .tolist() (it turns numpy scalars into int, float and str)")
-    plain = {"int", "float", "str", "bool", "list"}
-    for what, types in (("predictions", prediction_types), ("local_importance_values", value_types),
-                        ("feature_names", name_types)):
-        odd = [t for t in types if t not in plain]
-        expect(not odd, f"score(...)['{what}'] holds {odd} values, expected plain Python lists of int/float/str",
-               hint="np.asarray(...).tolist() gives plain Python values; a numpy array or np.int64 is not JSON")
+    # each key its own types: a str where a number belongs is JSON too, but not what the service promises
+    for what, types, allowed, say in (
+            ("predictions", prediction_types, set(expected_prediction_types(2)),
+             "the Python type of model.predict's labels (" + "/".join(expected_prediction_types(2)) + ")"),
+            ("local_importance_values", value_types, {"float", "int"}, "a list of lists of float"),
+            ("feature_names", name_types, {"str"}, "a list of str")):
+        odd = [t for t in types if t not in allowed]
+        expect(not odd, f"score(...)['{what}'] holds {odd} values, expected {say}",
+               hint="np.asarray(...).tolist() gives plain Python values of the right type: a numpy array or "
+                    "np.int64 is not JSON, and a label or a number turned into str is not what was predicted")
 
 
 @check(SCORE, "feature names and values in the explainer's order, whatever the order of the keys in each row")

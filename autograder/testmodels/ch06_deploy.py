@@ -45,15 +45,34 @@ class CheckExplanation:
 
 
 def explanation_case(seed: int, n_rows: int = 6, n_features: int = 7, local: bool = True,
-                     expected=0.3125, method: str = "shap.KernelExplainer (test)", prefix: str = "feat"):
-    """A reproducible explanation with distinctive names, a global tie and ties inside a row."""
+                     expected=0.1 + 1 / 3, method: str = "shap.KernelExplainer (test)", prefix: str = "feat"):
+    """A reproducible explanation with distinctive names, a global tie and ties inside a row.
+
+    Values are full-precision floats (never rounded), so an answer that rounds what it stores, even to
+    6 decimals, does not get them back exactly; the default expected value 0.1 + 1/3 is no short decimal
+    either. The ties are made by assignment: row 1 ties features 2 and 4 (its ranking keeps feature 2
+    first, while |global value| usually ranks feature 4 above 2), and the global values tie features 0
+    and 5 (both 1.5)."""
     rng = np.random.default_rng(seed)
     names = [f"{prefix}_{chr(ord('a') + j)}{seed}" for j in range(n_features)]
-    values = np.round(rng.normal(size=(n_rows, n_features)) * np.linspace(1, 3, n_features), 3)
+    values = rng.normal(size=(n_rows, n_features)) * np.linspace(1, 3, n_features)
     values[1, 2] = values[1, 4] = 0.875             # a tie inside row 1: its order keeps feature 2 first
-    global_values = np.round(np.abs(values).mean(axis=0) * np.where(rng.random(n_features) < 0.3, -1, 1), 3)
+    global_values = np.abs(values).mean(axis=0) * np.where(rng.random(n_features) < 0.3, -1, 1)
     global_values[[0, 5]] = 1.5                     # a tie in the global ranking
     return CheckExplanation(names, global_values, values if local else None, expected, method)
+
+
+from imlbook.ch06_deploy.store import CorruptExplanationError as _StoreCorruptError  # noqa: E402 - light: no mlflow
+
+
+class CorruptExplanationError(_StoreCorruptError):
+    """The notebook's ``CorruptExplanationError``, injected for the corrupt-artifact check: its message
+    starts with ``[from <the cause's class>]`` (``[from nothing]`` without ``raise ... from``), so the
+    check can see ``__cause__`` in the one-line summary that comes back from the worker."""
+
+    def __str__(self) -> str:
+        cause = self.__cause__
+        return f"[from {'nothing' if cause is None else type(cause).__name__}] {super().__str__()}"
 
 
 # ---------------------------------------------------------------------------- MLflow runs
@@ -124,15 +143,16 @@ class NewRun(_Store):
 class LoggedRun(_Store):
     """The id of a run for ``load_explanation``. ``kind``: ``"logged"`` (the student's own
     ``log_explanation`` logged ``explanation`` with ``comment`` and ``log_top_k``), ``"empty"`` (a run
-    without an explanation), ``"missing"`` (an id no run has), ``"corrupt"`` (logged, then every
+    without an explanation: it holds only an unrelated artifact, ``notes/readme.txt``), ``"missing"`` (an id no run has), ``"corrupt"`` (logged, then every
     artifact file of the run overwritten with bytes that are no valid file of any format)."""
 
     def __init__(self, explanation=None, kind: str = "logged", comment: str = "check", log_top_k=None):
         self.explanation, self.kind, self.comment, self.log_top_k = explanation, kind, comment, log_top_k
 
     def build_for(self, fn):
-        self._open()
-        if self.kind == "empty":
+        mlflow = self._open()
+        if self.kind == "empty":                    # no explanation, but not nothing: an unrelated artifact
+            mlflow.MlflowClient().log_text(self.run_id, "notes about this run, no explanation", "notes/readme.txt")
             return self.run_id
         if self.kind == "missing":
             return "0123456789abcdef" * 2
