@@ -16,6 +16,8 @@ import re
 from pathlib import Path
 from typing import Dict, List, Optional, Set, Tuple
 
+from autograder import pyparse
+
 MAGIC = re.compile(r"^\s*[%!?]")
 BANNED_MODULES = ("autograder",)
 MAX_NOTEBOOK_BYTES = 64 * 1024 ** 2  # larger files are refused unread (outputs of big plots rarely exceed a few MB)  # a submission may not import the grader or its test models
@@ -175,7 +177,7 @@ def extract(path: Path, exercises: List[str]) -> Extraction:
     order = 0
     for cell in cells:
         try:
-            tree = ast.parse(strip_magics(cell.source))
+            tree = pyparse.parse(strip_magics(cell.source))
         except (SyntaxError, ValueError) as exc:
             where = f"line {getattr(exc, 'lineno', '?')}"
             message = f"{exc.__class__.__name__} in cell {cell.index + 1}, {where}: {getattr(exc, 'msg', exc)}"

@@ -53,6 +53,7 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Set, Tuple
 
 from autograder.sandbox import PACKAGE_ROOT
+from autograder import pyparse
 
 CONFIG = "gradescope.json"
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
@@ -94,7 +95,7 @@ def _imports(source: str, top_level: bool = False) -> Set[str]:
     helper such as a notebook-display function makes only when it is called).
     """
     try:
-        tree = ast.parse(source)
+        tree = pyparse.parse(source)
     except SyntaxError:
         return set()
     names: Set[str] = set()

@@ -28,6 +28,8 @@ from __future__ import annotations
 import ast
 from typing import Dict, Iterable, List, Tuple
 
+from autograder import pyparse
+
 WATCHED = ("autograder", "builtins", "numpy", "sys", "math", "operator", "functools", "importlib", "pickle",
            "json", "unittest")
 PROTECTED_NAMES = ("self_check", "autograder", "builtins", "__builtins__")
@@ -105,7 +107,7 @@ def scan(sources: List[Tuple[str, str]]) -> List[str]:
     parsed = []
     for where, code in sources:
         try:
-            parsed.append((where, ast.parse(code)))
+            parsed.append((where, pyparse.parse(code)))
         except (SyntaxError, ValueError, RecursionError):
             continue
     aliases = _import_aliases(tree for _, tree in parsed)
