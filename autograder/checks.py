@@ -29,7 +29,7 @@ import dataclasses
 import importlib
 import numbers
 import pkgutil
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -96,6 +96,10 @@ class Check:
     run: Callable[[Callable[..., Any]], None]
     hidden: bool = False
     chapter: str = ""  # the check module's name, e.g. "ch01_pdp_ice"
+    # Names of this exercise's checks of *values* that must pass for this check's points to count. A
+    # property that a do-nothing function also has (a shape, inputs unchanged, one model call, same seed
+    # same answer) is worth nothing on its own: see :func:`apply_counts_with`.
+    counts_with: Tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -105,8 +109,14 @@ class Check:
 _REGISTRY: Dict[str, List[Check]] = {}
 
 
-def check(exercise: str, name: str, points: float = 1.0, hidden: bool = False):
-    """Decorator registering ``fn(call)`` as a check of ``exercise``."""
+def check(exercise: str, name: str, points: float = 1.0, hidden: bool = False,
+          counts_with: Union[str, Tuple[str, ...]] = ()):
+    """Decorator registering ``fn(call)`` as a check of ``exercise``.
+
+    ``counts_with``: the name(s) of value checks of the same exercise that must also pass for this
+    check's points to count (for properties a do-nothing answer has too).
+    """
+    needs = (counts_with,) if isinstance(counts_with, str) else tuple(counts_with)
 
     def register(fn):
         checks = _REGISTRY.setdefault(exercise, [])
@@ -115,7 +125,7 @@ def check(exercise: str, name: str, points: float = 1.0, hidden: bool = False):
         chapter = fn.__module__.rsplit(".", 1)[-1]
         if checks and not hidden and checks[0].chapter != chapter:
             raise ValueError(f"exercise {exercise!r} is already defined in chapter {checks[0].chapter!r}")
-        checks.append(Check(exercise, name, float(points), fn, hidden, chapter if not hidden else ""))
+        checks.append(Check(exercise, name, float(points), fn, hidden, chapter if not hidden else "", needs))
         return fn
 
     return register
@@ -498,7 +508,7 @@ class Caller:
 @dataclasses.dataclass
 class CheckResult:
     check: Check
-    status: str      # "passed" | "failed" | "not attempted" | "error" | "timed out" | "crashed"
+    status: str      # "passed" | "failed" | "not counted" | "not attempted" | "error" | "timed out" | "crashed"
     message: str = ""
     hint: str = ""
     seconds: float = 0.0  # wall clock of this check (the student's calls, test-model calls and the comparison)
@@ -564,4 +574,29 @@ def run_checks(exercise: str, backend, include_hidden: bool) -> List[CheckResult
         results.append(res)
         if res.status in ("not attempted", "timed out", "crashed") and not res.partial:
             stop = res
+    return apply_counts_with(results)
+
+
+def apply_counts_with(results: List[CheckResult]) -> List[CheckResult]:
+    """A passed check whose ``counts_with`` checks did not all count becomes "not counted" (no points).
+
+    Transitive: a shape check that counts with a public value check, which counts with a hidden check on
+    fresh inputs, counts only when both do. A name that is not among ``results`` (a hidden check, in a
+    student's self-check) is not required.
+    """
+    results = list(results)
+    changed = True
+    while changed:
+        changed = False
+        counted = {r.check.name: r.passed for r in results}
+        for i, r in enumerate(results):
+            missing = [n for n in r.check.counts_with if n in counted and not counted[n]]
+            if r.passed and missing:
+                names = "; ".join(f"'{n}'" for n in missing)
+                results[i] = dataclasses.replace(
+                    r, status="not counted",
+                    message=f"this holds, but an answer that does not compute the method can pass it too: it earns "
+                            f"its points only together with this check, which did not pass: {names}",
+                    hint="fix the check named above first")
+                changed = True
     return results

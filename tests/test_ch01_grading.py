@@ -272,3 +272,26 @@ def test_the_graders_analytic_answers_are_out_of_reach(tmp_path, isolation):
     assert report.exercise_scores()["partial_dependence_1d"] == 0
     assert "No module named" in report.results["partial_dependence_1d"][0].message
     assert not hasattr(__import__("autograder.testmodels.ch01_pdp_ice", fromlist=["QuadraticModel"]).QuadraticModel, "mean_with_fixed")
+
+
+# ----------------------------------------------------------------------------- lazy submissions
+LAZY = {
+    "standardize": "def standardize(x_train, x_test):\n    return x_train, x_test",
+    "partial_dependence_1d": "def partial_dependence_1d(predict, X, feature, grid):\n"
+                             "    return np.full(len(grid), float(np.mean(predict(X))))",
+    "partial_dependence_2d": "def partial_dependence_2d(predict, X, features, grids):\n"
+                             "    return np.full((len(grids[0]), len(grids[1])), float(np.mean(predict(X))))",
+    "ice_curves": "def ice_curves(predict, X, feature, grid, centered=False):\n"
+                  "    p = np.asarray(predict(X), float).reshape(-1)\n"
+                  "    return np.zeros((len(X), len(grid))) if centered else np.tile(p[:, None], (1, len(grid)))",
+}
+
+
+def test_a_lazy_submission_scores_at_most_a_tenth(tmp_path):
+    """Inputs returned unchanged, one model call spread over the grid: shapes right, inputs unchanged,
+    nothing computed."""
+    proofs.lazy_scores_at_most_a_tenth(tmp_path, CH, LAZY, "one model call and unchanged inputs")
+
+
+def test_answers_looked_up_from_the_public_checks_score_at_most_a_tenth(tmp_path):
+    proofs.lookup_scores_at_most_a_tenth(tmp_path, CH)
