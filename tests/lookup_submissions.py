@@ -11,7 +11,6 @@ grading proofs assert it earns at most 10 % of a chapter.
 from __future__ import annotations
 
 import base64
-import functools
 import pickle
 from pathlib import Path
 from typing import Dict, Iterable, Optional
@@ -69,21 +68,25 @@ def record_public_answers(chapter: str, exercise: str, fn) -> Dict[str, object]:
     import inspect
 
     params = list(inspect.signature(fn).parameters)
+    key_of, dumps = lookup_key, pickle.dumps  # closure cells: the recorder runs with the reference's globals
 
-    @functools.wraps(fn)
     def recording(*args, **kwargs):
         bound = dict(zip(params, args), **kwargs)
         answer = fn(*args, **kwargs)
-        key = lookup_key([bound.get(p) for p in params])
+        key = key_of([bound.get(p) for p in params])
         try:
-            pickle.dumps(answer)
+            dumps(answer)
         except Exception:  # noqa: BLE001 - an answer that cannot be stored is not looked up
             return answer
         table.setdefault(key, answer)
         return answer
 
+    # the globals a check injects (a chapter-2 model read as a global) must reach the reference's namespace
+    import types
+    recorder = types.FunctionType(recording.__code__, fn.__globals__, fn.__name__, None, recording.__closure__)
+    recorder.__signature__ = inspect.signature(fn)
     for chk in exercise_checks(exercise, include_hidden=False):
-        run_check(chk, lambda kwargs: invoke(recording, kwargs))
+        run_check(chk, lambda kwargs: invoke(recorder, kwargs))
     return table
 
 
@@ -111,6 +114,6 @@ def lookup_submission(folder: Path, chapter: str, exercises: Optional[Iterable[s
     answers = {}
     for ex in names:
         table = record_public_answers(chapter, ex, functions[ex])
-        if table:
-            answers[ex] = lookup_source(ex, functions[ex], table)
+        assert table, f"no public check of {ex} could be recorded"
+        answers[ex] = lookup_source(ex, functions[ex], table)
     return make_submission(folder, chapter, answers, name=f"lookup-{notebook_path('release', chapter).name}")
