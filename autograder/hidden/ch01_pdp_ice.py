@@ -171,7 +171,7 @@ def _(call):
 # ---------------------------------------------------------------------------
 CONTRACT = {
     STD: {
-        "returns the tuple (x_train_std, x_test_std), with the shapes of x_train and x_test": [
+        "returns the tuple (x_train_std, x_test_std) of NumPy arrays, with the shapes of x_train and x_test": [
             "returns (x_train_std, x_test_std) shaped like the inputs",
             "uses training statistics on another data set (one column, few test rows)"],
         "each column is standardized to mean 0 and standard deviation 1 (on the training data)": [
@@ -183,7 +183,7 @@ CONTRACT = {
         "don't modify the arrays you are given": ["leaves x_train and x_test unchanged"],
     },
     PD1: {
-        "returns an array of shape (len(grid),)": [
+        "returns a NumPy array of shape (len(grid),)": [
             "returns one value per grid point", "a single grid point and a Keras-shaped output"],
         "PD(v) is the average prediction with feature k set to v in every row": [
             "averages the model's predictions over all rows of X",
@@ -198,7 +198,7 @@ CONTRACT = {
             "leaves the caller's X unchanged", "a single grid point and a Keras-shaped output"],
     },
     PD2: {
-        "returns an array of shape (len(grids[0]), len(grids[1])), grids possibly of different lengths": [
+        "returns a NumPy array of shape (len(grids[0]), len(grids[1])), grids possibly of different lengths": [
             "returns an array of shape (len(grids[0]), len(grids[1]))",
             "a 1 x 1 grid equals the 1-D answer with both features fixed"],
         "entry [i, j] is the average prediction with features[0] = grids[0][i] and features[1] = grids[1][j]": [
@@ -211,7 +211,7 @@ CONTRACT = {
         "leaves X unchanged": ["leaves the caller's X unchanged"],
     },
     ICE: {
-        "returns an array of shape (n_rows, len(grid)), one curve per row of X": [
+        "returns a NumPy array of shape (n_rows, len(grid)), one curve per row of X": [
             "returns one curve per row: shape (n_rows, len(grid))"],
         "curve i is row i's prediction as the feature moves along the grid": [
             "curve i is the prediction for row i as the feature moves along the grid (not centred by default)",

@@ -54,6 +54,9 @@ def affine_map_from_train(x_train, out_train):
 def _(call):
     x_train, x_test = standardize_case(1)
     tr, te = unpack_pair(call(x_train=x_train, x_test=x_test))
+    expect(call.returned_type == ("ndarray[float64]", "ndarray[float64]"),
+           f"the result should be a tuple of two float arrays (x_train_std, x_test_std), got {call.returned_type}",
+           hint="return x_train_std, x_test_std (a tuple) of NumPy arrays")
     expect_shape(tr, x_train.shape, "x_train_std")
     expect_shape(te, x_test.shape, "x_test_std")
 
@@ -111,6 +114,7 @@ def expected_pd1(model, X, feature, grid):
 def _(call):
     X, grid = random_table(10, 30, 4), np.linspace(-2.0, 3.0, 7)
     out = call(predict=pd_model(), X=X, feature=0, grid=grid)
+    call.expect_array("the partial dependence", kind="float", hint="return a NumPy array, e.g. np.array(values)")
     expect_shape(out, (len(grid),), "the partial dependence",
                  hint="one average prediction per grid value: shape (len(grid),)")
 
@@ -192,6 +196,7 @@ def _(call):
     X = random_table(20, 25, 4)
     grids = (np.linspace(-2, 2, 5), np.linspace(-1, 1, 3))
     out = call(predict=pd2_model(), X=X, features=(0, 2), grids=grids)
+    call.expect_array("the 2-D partial dependence", kind="float", hint="return a NumPy array of shape (g_a, g_b)")
     expect_shape(out, (5, 3), "the 2-D partial dependence",
                  hint="rows follow features[0] (grids[0]) and columns follow features[1] (grids[1])")
 
@@ -233,6 +238,7 @@ ICE = "ice_curves"
 def _(call):
     X, grid = random_table(30, 12, 4), np.linspace(-2, 2, 5)
     out = call(predict=pd_model(), X=X, feature=0, grid=grid)
+    call.expect_array("the ICE curves", kind="float", hint="return a NumPy array of shape (n_rows, len(grid))")
     expect_shape(out, (12, 5), "the ICE curves", hint="one row per row of X, one column per grid value")
 
 
