@@ -29,6 +29,7 @@ import dataclasses
 import importlib
 import numbers
 import pkgutil
+import re
 from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
@@ -518,7 +519,40 @@ def run_check(chk: Check, backend: Callable[[Dict[str, Any]], Dict[str, Any]]) -
     started = time.perf_counter()
     result = _run_check(chk, backend)
     result.seconds = time.perf_counter() - started
+    if chk.hidden and not result.passed:
+        result.message = redact_inputs(result.message)
     return result
+
+
+_NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?!\w)")
+_LISTING = re.compile(r"[\[{(][^\[\]{}()]*,[^\[\]{}()]*[\]})]")
+_QUOTED = re.compile(r"(['\"])[^'\"]{13,}\1")
+
+
+def redact_inputs(text: str) -> str:
+    """A hidden check's failure text without the data it could carry: what went wrong stays, the inputs go.
+
+    The student's own exception message (``raise ValueError(repr(X))``) or a result echoing its input
+    would otherwise print a hidden check's inputs into the feedback. Numbers other than small counts
+    (shapes, indices: at most 2 digits) become ``…``, listings of values ``[…]``, long quoted strings
+    ``'…'``; the text is cut at 300 characters."""
+    def number(m: "re.Match") -> str:
+        token = m.group(0)
+        return token if re.fullmatch(r"[-+]?\d{1,2}", token) else "…"
+
+    def listing(m: "re.Match") -> str:
+        inner = m.group(0)
+        shape_like = re.fullmatch(r"[(\[][\w\s,…]*[)\]]", _NUMBER.sub(number, inner))  # (n, 1), (3, 4)
+        return inner if shape_like and len(inner) < 20 and inner.count(",") <= 3 else inner[0] + "…" + inner[-1]
+
+    out = _QUOTED.sub(lambda m: m.group(1) + "…" + m.group(1), str(text))
+    for _ in range(4):  # nested listings, innermost first
+        redacted = _LISTING.sub(listing, out)
+        if redacted == out:
+            break
+        out = redacted
+    out = _NUMBER.sub(number, out)
+    return out if len(out) <= 300 else out[:300] + "…"
 
 
 def _run_check(chk: Check, backend: Callable[[Dict[str, Any]], Dict[str, Any]]) -> CheckResult:

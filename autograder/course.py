@@ -220,7 +220,8 @@ def _stage_bundle(stage: Path) -> None:
     shutil.copytree(ROOT / "release", stage / "release", ignore=ignore)
     shutil.copytree(ROOT / "imlbook", stage / "imlbook", ignore=ignore)
     shutil.copytree(ROOT / "autograder", stage / "autograder",
-                    ignore=shutil.ignore_patterns("hidden", "course.py", "manual.py", "__pycache__", "*.pyc"))
+                    ignore=shutil.ignore_patterns("hidden", "answers", "course.py", "manual.py", "__pycache__",
+                                                  "*.pyc"))
     for name in BUNDLE_FILES:
         if (ROOT / name).exists():
             shutil.copy(ROOT / name, stage / name)
