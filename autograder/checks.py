@@ -30,7 +30,7 @@ import importlib
 import numbers
 import pkgutil
 import re
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -197,10 +197,18 @@ def expect_close(actual: Any, expected: Any, message: str, hint: str = "",
     if actual.shape != expected.shape:
         raise CheckFailed(f"{message} (shape {actual.shape}, expected {expected.shape})", hint)
     if not np.allclose(actual, expected, rtol=rtol, atol=atol, equal_nan=False):
-        worst = np.unravel_index(np.argmax(np.abs(actual - expected)), actual.shape) if actual.size else ()
+        if not np.all(np.isfinite(actual)):  # the check's own hint is about values, not about NaN
+            bad = int(np.sum(~np.isfinite(actual)))
+            raise CheckFailed(f"{message}: {'the result is' if actual.ndim == 0 else f'{bad} value(s) are'} NaN or "
+                              f"infinite", "look for a division by zero (0 / 0 gives NaN), e.g. when normalising "
+                                           "by a maximum or a sum that can be 0")
         detail = ""
-        if actual.size:
-            detail = f" (e.g. at index {tuple(int(i) for i in worst)}: got {actual[worst]:.6g}, expected {expected[worst]:.6g})"
+        if actual.ndim == 0:
+            detail = f" (got {float(actual):.6g}, expected {float(expected):.6g})"
+        elif actual.size:
+            worst = np.unravel_index(np.argmax(np.abs(actual - expected)), actual.shape)
+            detail = (f" (e.g. at index {tuple(int(i) for i in worst)}: got {actual[worst]:.6g}, "
+                      f"expected {expected[worst]:.6g})")
         raise CheckFailed(message + detail, hint)
 
 
@@ -421,16 +429,40 @@ def _summarize(exc: BaseException) -> str:
 
 
 def _where(exc: BaseException) -> str:
-    """The last frame of the traceback that is not the grader's own code."""
+    """The student's own line that led to the error: the last frame of their code (a notebook cell, the
+    grader's ``<submission>``), with the library that raised it named when the error came from inside one
+    (``line 7: cam = grad_model(x) (the error was raised inside keras)``); otherwise the last frame that
+    is not the grader's own code."""
     import traceback
 
     frames = [f for f in traceback.extract_tb(exc.__traceback__)
               if "autograder" not in f.filename.replace("\\", "/").split("/")[-2:][0]]
     if not frames:
         return ""
-    f = frames[-1]
+    own = [f for f in frames if _is_student_code(f.filename)]
+    f = own[-1] if own else frames[-1]
     line = (f.line or "").strip()
-    return f"line {f.lineno}: {line}"[:200] if line else ""
+    if not line and not own:
+        return ""
+    where = f"line {f.lineno}: {line}" if line else f"line {f.lineno} of your code"
+    if own and f is not frames[-1]:
+        where += f" (the error was raised inside {_library(frames[-1].filename)})"
+    return where[:200]
+
+
+def _is_student_code(filename: str) -> bool:
+    """A notebook cell or the grader's extracted submission, not a file of an installed library."""
+    name = filename.replace("\\", "/")
+    return (name.startswith("<") and not name.startswith("<frozen")) or "/ipykernel_" in name \
+        or "ipython-input-" in name
+
+
+def _library(filename: str) -> str:
+    parts = filename.replace("\\", "/").split("/")
+    for marker in ("site-packages", "dist-packages"):
+        if marker in parts and parts.index(marker) + 1 < len(parts):
+            return parts[parts.index(marker) + 1].removesuffix(".py")
+    return "Python's standard library" if "python3" in filename else parts[-1]
 
 
 class Caller:
@@ -598,4 +630,33 @@ def run_checks(exercise: str, backend, include_hidden: bool) -> List[CheckResult
         results.append(res)
         if res.status in ("not attempted", "timed out", "crashed") and not res.partial:
             stop = res
+    return explain_by_earlier(results)
+
+
+def _gist(message: str) -> str:
+    """A failure message without its example ("(e.g. at index ...)", "(shape ...)") or the student's line."""
+    return re.split(r" \((?:e\.g\. |got |shape |line )", str(message), maxsplit=1)[0].strip()
+
+
+def explain_by_earlier(results: List[CheckResult]) -> List[CheckResult]:
+    """A failure that is the same as an earlier check's failure of the exercise (same message, same
+    error) says so and drops its own hint, which was written for another mistake: "calls f once"
+    failing with "wrong Shapley values" is explained by the values check, not by the number of calls."""
+    def same(a: str, b: str) -> bool:  # "wrong Shapley values" and "wrong Shapley values for p = 8"
+        short, long = sorted((a, b), key=len)
+        return long == short or long.startswith(short + " ")
+
+    earlier: List[Tuple[str, CheckResult]] = []
+    root: Dict[int, CheckResult] = {}  # a failure explained by another points at the first of the chain
+    for res in results:
+        if res.status not in ("failed", "error") or not res.message:
+            continue
+        gist = _gist(res.message)
+        cause = next((r for g, r in earlier if same(g, gist)), None)
+        earlier.append((gist, res))
+        if cause is not None:
+            cause = root.get(id(cause), cause)
+            root[id(res)] = cause
+            res.message = f"{res.message} — the same failure as the check “{cause.check.name}”: fix that one first"
+            res.hint = ""
     return results
