@@ -185,9 +185,13 @@ def expect_shape(value: Any, shape: tuple, what: str = "the result", hint: str =
         raise CheckFailed(f"{what} should be an array of shape {shape}, got {_describe(value)}", hint)
     if value.shape != tuple(shape):
         raise CheckFailed(f"{what} has shape {value.shape}, expected {tuple(shape)}", hint)
-    if not np.all(np.isfinite(value)):
-        raise CheckFailed(f"{what} contains NaN or infinite values", hint)
+    if not np.all(np.isfinite(value)):  # the check's hint is about shapes or values, not about NaN
+        raise CheckFailed(f"{what} contains NaN or infinite values", NAN_HINT)
     return value
+
+
+NAN_HINT = ("look for a division by zero (0 / 0 gives NaN), e.g. when normalising by a maximum or a sum that "
+            "can be 0")
 
 
 def expect_close(actual: Any, expected: Any, message: str, hint: str = "",
@@ -200,8 +204,7 @@ def expect_close(actual: Any, expected: Any, message: str, hint: str = "",
         if not np.all(np.isfinite(actual)):  # the check's own hint is about values, not about NaN
             bad = int(np.sum(~np.isfinite(actual)))
             raise CheckFailed(f"{message}: {'the result is' if actual.ndim == 0 else f'{bad} value(s) are'} NaN or "
-                              f"infinite", "look for a division by zero (0 / 0 gives NaN), e.g. when normalising "
-                                           "by a maximum or a sum that can be 0")
+                              f"infinite", NAN_HINT)
         detail = ""
         if actual.ndim == 0:
             detail = f" (got {float(actual):.6g}, expected {float(expected):.6g})"

@@ -15,7 +15,7 @@ import pytest
 from autograder import manual
 from autograder.batch import write_class_csv
 from autograder.checks import (Check, CheckFailed, CheckResult, StudentError, chapters, expect_close,
-                               explain_by_earlier, invoke)
+                               expect_shape, explain_by_earlier, invoke)
 from autograder.grade import Report
 from autograder.report import build_report
 from tests.submissions import ROOT, stub_submission
@@ -78,6 +78,9 @@ def test_a_scalar_has_no_index_and_nan_gets_its_own_hint():
     with pytest.raises(CheckFailed) as info:
         expect_close(np.array([1.0, np.nan]), [1.0, 2.0], "wrong Grad-CAM", hint="check the map's shape")
     assert "1 value(s) are NaN or infinite" in info.value.message and "division by zero" in info.value.hint
+    with pytest.raises(CheckFailed) as info:
+        expect_shape(np.full((2, 2), np.nan), (2, 2), "the Grad-CAM map", hint="resize the map to the image's shape")
+    assert "NaN" in info.value.message and "division by zero" in info.value.hint
 
 
 def test_a_failure_explained_by_an_earlier_check_says_so_and_drops_its_hint():
