@@ -1,7 +1,8 @@
 """Chapter 6 scoring service: uvicorn serving on a free 127.0.0.1 port (in a thread), called over HTTP.
 Good rows get the same answer as ``score`` in this process; every kind of bad input gets a 4xx JSON
-error naming the problem and the service keeps answering; a bounded load test from concurrent
-clients gets only correct answers (throughput and latency are printed, never asserted)."""
+error naming the problem (deeply nested JSON included) and the service keeps answering; a bounded load
+test from concurrent clients gets only correct answers (throughput and latency are printed, never
+asserted); past its queue the service turns requests away with 503 and Retry-After."""
 import json
 
 import numpy as np
