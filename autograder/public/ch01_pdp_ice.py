@@ -14,7 +14,9 @@ on every PD check (measured: max |got - expected| / (atol + rtol |expected|) = 0
 import numpy as np
 
 from autograder.checks import CheckFailed, _describe, check, expect, expect_close, expect_shape
-from autograder.answers.ch01_pdp_ice import mean_with_fixed, row_with_feature
+from autograder.reference import reference
+
+mean_with_fixed, row_with_feature = reference("ch01_pdp_ice", "mean_with_fixed", "row_with_feature")
 from autograder.testmodels.ch01_pdp_ice import QuadraticModel, random_table
 
 # The modules this chapter's grading workers import before the fork (the fork server in autograder.sandbox):
