@@ -19,6 +19,12 @@ _CACHE = tempfile.mkdtemp(prefix="imlbook-test-cache-")
 os.environ["IMLBOOK_CACHE"] = _CACHE
 atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
+# Chapter 6's notebook takes the chapter-5 class `Explanation` from the first chapter-5 notebook it finds,
+# the student's work/ first (autograder/previous.py). Tests always use the reference solution, whatever
+# a student has in work/ (set here, not setdefault: a value left in the user's shell must not leak in).
+CH05_REFERENCE = Path(__file__).resolve().parent.parent / "solutions" / "ch05_practice" / "practice.ipynb"
+os.environ["IMLBOOK_CH05_NOTEBOOK"] = str(CH05_REFERENCE)
+
 
 # ----------------------------------------------------------------------------- scheduling on several workers
 # `python workbook.py test` runs pytest-xdist with `--dist loadgroup --no-loadscope-reorder`. With two
