@@ -86,3 +86,33 @@ def test_the_helper_library_never_imports_the_grader():
     offenders = [f"{path.relative_to(ROOT)}: {name}" for path in files for name in _imported_modules(path)
                  if name == "autograder" or name.startswith("autograder.")]
     assert not offenders, offenders
+
+
+def test_the_student_bundle_ships_every_module_its_notebooks_import(tmp_path):
+    """The chapter-6 setup cell imports autograder.previous: the bundle must have it (and every other
+    project module a release notebook imports)."""
+    import nbformat
+
+    from autograder.course import build_bundle
+
+    bundle = build_bundle(tmp_path / "bundle", log=lambda *_: None)
+    wanted = set()
+    for notebook in sorted((bundle / "release").rglob("*.ipynb")):
+        for cell in nbformat.read(notebook, as_version=4).cells:
+            if cell.cell_type != "code":
+                continue
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError:                                   # an IPython magic: no project import there
+                continue
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    wanted.add(node.module)
+                elif isinstance(node, ast.Import):
+                    wanted.update(alias.name for alias in node.names)
+    ours = sorted(name for name in wanted if name.split(".")[0] in ("autograder", "imlbook"))
+    assert "autograder.previous" in ours
+    missing = [name for name in ours if not (bundle / (name.replace(".", "/") + ".py")).is_file()
+               and not (bundle / name.replace(".", "/") / "__init__.py").is_file()]
+    assert not missing, missing
+    assert not (bundle / "imlbook" / "ch06_deploy" / "previous.py").exists()
