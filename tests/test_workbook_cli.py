@@ -210,3 +210,26 @@ def test_data_commands_go_through_the_workbook(tmp_path):
                                              "IMLBOOK_DATA": ""})
     assert fetch.returncode == 1
     assert fetch.stderr.splitlines()[1].startswith("data set 'adult' is not available: offline mode")
+
+
+def test_the_readme_first_screen_shows_the_two_commands_and_who_runs_them():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    first_screen = "\n".join(readme.splitlines()[:30])
+    assert "python workbook.py lab     # students" in first_screen
+    assert "python workbook.py test    # maintainers" in first_screen
+    assert "the student bundle has no tests and refuses it" in first_screen
+    for page in ("docs/chapters.md", "docs/isolation.md", "docs/numeric-spread.md"):
+        assert f"]({page})" in first_screen, page
+    assert len(readme.splitlines()) < 420                       # the long notes live in docs/chapters.md
+
+
+def test_every_time_is_in_one_table_with_its_machine_and_date():
+    chapters = (ROOT / "docs" / "chapters.md").read_text(encoding="utf-8")
+    header = "| what | time | machine | measured on | how |"
+    assert chapters.count(header) == 1
+    rows = chapters.split(header, 1)[1].split("\n\n", 1)[0].splitlines()[2:]
+    assert len(rows) > 10
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert len(cells) == 5 and cells[2] and cells[3], row
+    assert "Notebook times" not in (ROOT / "README.md").read_text(encoding="utf-8")
