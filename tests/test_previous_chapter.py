@@ -5,6 +5,7 @@ see; and finding the previous chapter is the grader's job, so the helper library
 import ast
 import os
 import shutil
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -39,6 +40,14 @@ def lookup(root: Path, monkeypatch):
 
 def test_the_tests_use_the_reference_chapter_5():
     assert os.environ["IMLBOOK_CH05_NOTEBOOK"] == str(REFERENCE) and REFERENCE.is_file()
+
+
+def test_the_tests_use_neither_the_users_cache_nor_their_keras_home():
+    """tests/conftest.py: the data cache and Keras' home are this test session's temporary folders."""
+    for name in ("IMLBOOK_CACHE", "KERAS_HOME"):
+        folder = Path(os.environ[name]).resolve()
+        assert Path(tempfile.gettempdir()).resolve() in folder.parents, (name, folder)
+        assert folder != (Path.home() / ".keras").resolve() and folder != (Path.home() / ".cache").resolve()
 
 
 def test_a_stub_chapter_5_in_work_does_not_change_what_the_tests_see(tmp_path, monkeypatch):
