@@ -315,7 +315,10 @@ You need **Python 3.11** (3.12 may work) and access to a package index (PyPI). E
 `lab` copies each chapter's notebook into your own folder `work/` the first time (and a new chapter
 when one appears), and opens JupyterLab there: you see `ch01_pdp_ice/pdp_ice.ipynb` and so on. No command
 ever overwrites a notebook in `work/`; `release/` keeps the untouched originals (copy one from there if
-you want to start a chapter again). Running as root (a container, a cloud VM) is handled.
+you want to start a chapter again). Running as root (a container, a cloud VM) is handled. The first run
+prints one line per install step (pip's full output goes to `.imlbook/install.log`, and its end is shown
+if a step fails); `python workbook.py lab --dry-run` shows what `lab` would install, copy and start,
+changing nothing. Ctrl-C in the terminal stops JupyterLab and its kernels.
 
 Each exercise is a function: replace `#** EDIT ME **` with your code, run the cell, then run the
 self-check cell below it. It runs the **public** checks; your instructor's grader runs them and hidden

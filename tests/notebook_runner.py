@@ -34,7 +34,8 @@ def execute(notebook: Path, workdir: Path, stop_at_first_stub: bool = False, tim
             shutil.copy(extra, workdir)
     env_backup = dict(os.environ)
     os.environ.pop("MPLBACKEND", None)  # the kernel's inline backend draws the figures
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    for name in QUIETING_VARIABLES:     # the kernel starts as a student's does: the notebook quiets its libraries
+        os.environ.pop(name, None)
     os.environ["PYTHONPATH"] = str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")
     started = time.monotonic()
     try:
@@ -45,7 +46,29 @@ def execute(notebook: Path, workdir: Path, stop_at_first_stub: bool = False, tim
     finally:
         os.environ.clear()
         os.environ.update(env_backup)
+    noise = library_noise(nb)
+    assert not noise, f"{notebook.name} shows library log lines a student cannot act on:\n" + "\n".join(noise)
     return nb, time.monotonic() - started
+
+
+# Set by tests/conftest.py for the test process; a student's kernel has none of them, so neither has ours.
+QUIETING_VARIABLES = ("TF_CPP_MIN_LOG_LEVEL", "MLFLOW_LOGGING_LEVEL")
+# Log lines of libraries that a student cannot act on (imlbook/quiet.py keeps them out of the notebooks).
+LIBRARY_NOISE = re.compile("|".join([
+    r"^[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ \w+\.cc:\d+\]",            # absl/TensorFlow C++ log lines
+    r"absl::InitializeLog\(\)", r"oneDNN custom operations are on",
+    r"This TensorFlow binary is optimized to use", r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWE] ",
+    r"Unable to register cu(DNN|FFT|BLAS) factory", r"^WARNING:absl:", r"^WARNING:tensorflow:",
+    r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d INFO mlflow",                     # MLflow's INFO lines
+    r"background data samples could cause slower run times",              # shap's KernelExplainer notice
+]), re.M)
+
+
+def library_noise(nb) -> list:
+    """The lines of ``nb``'s printed outputs (stdout and stderr) that are library log noise."""
+    return [line for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+            if o.get("output_type") == "stream"
+            for line in "".join(o.get("text", "")).splitlines() if LIBRARY_NOISE.search(line)]
 
 
 def outputs_text(nb, kind: Optional[str] = "stream") -> str:

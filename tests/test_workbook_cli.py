@@ -1,5 +1,6 @@
 """The front door: `python workbook.py` explains itself, keeps the student's notebooks safe, opens the right
 JupyterLab (never launched here: `lab --dry-run` prints the command), and resolves paths from where the user stands."""
+import importlib.util
 import json
 import os
 import shutil
@@ -53,33 +54,69 @@ def test_ci_script_runs_the_readme_test_command():
     assert "workbook.py test" in ci
 
 
+def load_workbook(path=ROOT / "workbook.py"):
+    spec = importlib.util.spec_from_file_location("workbook_under_test", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_lab_copies_chapters_into_the_workspace_and_never_overwrites_them(tmp_path):
     copy = student_copy(tmp_path)
-    notebooks = sorted(p.relative_to(copy / "release") for p in (copy / "release").rglob("*.ipynb"))
+    release, work = copy / "release", copy / "work"
+    prepare = load_workbook(copy / "workbook.py").prepare_workspace
+    notebooks = sorted(p.relative_to(release) for p in release.rglob("*.ipynb"))
     assert notebooks
 
-    first = run("lab", "--dry-run", workbook=copy / "workbook.py", cwd=tmp_path)
-    assert first.returncode == 0, first.stderr
+    assert prepare(release, work) == notebooks
     for rel in notebooks:
-        assert (copy / "work" / rel).read_bytes() == (copy / "release" / rel).read_bytes()
-        assert rel.as_posix() in first.stdout
+        assert (work / rel).read_bytes() == (release / rel).read_bytes()
 
-    mine = copy / "work" / notebooks[0]
+    mine = work / notebooks[0]
     mine.write_text("my answers")                              # the student's work
-    (copy / "work" / notebooks[-1]).unlink()                   # a notebook the student removed comes back
-    new_chapter = copy / "release" / "ch99_new" / "new.ipynb"  # the instructor publishes a new chapter
+    (work / notebooks[-1]).unlink()                            # a notebook the student removed comes back
+    new_chapter = release / "ch99_new" / "new.ipynb"           # the instructor publishes a new chapter
     new_chapter.parent.mkdir()
     new_chapter.write_text("{}")
-    (copy / "release" / "ch99_new" / ".ipynb_checkpoints").mkdir()  # editor artefacts are not copied
-    (copy / "release" / "ch99_new" / ".ipynb_checkpoints" / "new-checkpoint.ipynb").write_text("{}")
+    (release / "ch99_new" / ".ipynb_checkpoints").mkdir()      # editor artefacts are not copied
+    (release / "ch99_new" / ".ipynb_checkpoints" / "new-checkpoint.ipynb").write_text("{}")
 
-    again = run("lab", "--dry-run", workbook=copy / "workbook.py", cwd=tmp_path)
-    assert again.returncode == 0, again.stderr
+    assert prepare(release, work, dry_run=True) == [notebooks[-1], Path("ch99_new/new.ipynb")]
+    assert not (work / "ch99_new").exists() and not (work / notebooks[-1]).exists()
+    assert prepare(release, work) == [notebooks[-1], Path("ch99_new/new.ipynb")]
     assert mine.read_text() == "my answers"
-    assert (copy / "work" / "ch99_new" / "new.ipynb").read_text() == "{}"
-    assert (copy / "work" / notebooks[-1]).exists()
-    assert not (copy / "work" / "ch99_new" / ".ipynb_checkpoints").exists()
-    assert notebooks[0].as_posix() not in again.stdout.split("copied into", 1)[-1].splitlines()[0]
+    assert (work / "ch99_new" / "new.ipynb").read_text() == "{}"
+    assert (work / notebooks[-1]).exists()
+    assert not (work / "ch99_new" / ".ipynb_checkpoints").exists()
+
+
+def tree(folder: Path) -> dict:
+    return {p.relative_to(folder).as_posix(): p.stat().st_mtime_ns for p in sorted(folder.rglob("*"))}
+
+
+def test_lab_dry_run_changes_nothing_and_says_what_lab_would_do(tmp_path):
+    copy = student_copy(tmp_path)
+    shutil.copy(ROOT / "requirements.txt", copy)
+    shutil.copy(ROOT / "pyproject.toml", copy)
+    before = tree(tmp_path)
+    proc = run("lab", "--dry-run", env_extra={"IMLBOOK_VENV": str(tmp_path / "venv")},
+               workbook=copy / "workbook.py", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert tree(tmp_path) == before                            # no venv, no work/, no .imlbook/, nothing touched
+    out = proc.stdout
+    assert f"would set up the virtual environment {tmp_path / 'venv'} (it does not exist yet)" in out
+    assert f"create a virtual environment in {tmp_path / 'venv'}" in out
+    assert f"pip install --disable-pip-version-check --progress-bar off -r {copy / 'requirements.txt'}" in out
+    assert str(copy / ".imlbook" / "install.log") in out
+    notebooks = sorted(p.relative_to(copy / "release").as_posix() for p in (copy / "release").rglob("*.ipynb"))
+    copied = next(line for line in out.splitlines() if line.startswith("would copy into"))
+    assert copied == f"would copy into {copy / 'work'}: {', '.join(notebooks)}"
+    assert f"would run: {tmp_path / 'venv' / 'bin' / 'python'} -m jupyter lab" in out
+
+    load_workbook(copy / "workbook.py").prepare_workspace(copy / "release", copy / "work")
+    again = run("lab", "--dry-run", workbook=copy / "workbook.py", cwd=tmp_path)
+    assert f"would copy nothing into {copy / 'work'}" in again.stdout
+    assert "would use the current Python environment as it is" in again.stdout  # IMLBOOK_VENV=-
 
 
 def test_student_lab_opens_the_workspace_without_nbgrader_or_news(tmp_path):
@@ -92,12 +129,18 @@ def test_student_lab_opens_the_workspace_without_nbgrader_or_news(tmp_path):
     assert ("--allow-root" in command) == (os.geteuid() == 0)
     config = Path(next(line for line in proc.stdout.splitlines()
                        if line.startswith("with JUPYTER_CONFIG_PATH=")).split("=", 1)[1].split(os.pathsep)[0])
-    page = json.loads((config / "labconfig" / "page_config.json").read_text())
+    written = dict(line[len("would write "):].split(": ", 1) for line in proc.stdout.splitlines()
+                   if line.startswith("would write "))
+    assert not config.exists()                                  # a dry run writes nothing
+    page = json.loads(written[str(config / "labconfig" / "page_config.json")])
     assert page["disabledExtensions"] == {"@jupyter/nbgrader": True,
                                           "@jupyterlab/apputils-extension:announcements": True}
-    server = json.loads((config / "jupyter_server_config.json").read_text())["ServerApp"]["jpserver_extensions"]
+    server = json.loads(written[str(config / "jupyter_server_config.json")])["ServerApp"]["jpserver_extensions"]
     assert server and all(name.startswith("nbgrader.") and not on for name, on in server.items())
     assert "nbgrader.server_extensions.formgrader" in server
+    wb = load_workbook(copy / "workbook.py")                   # what a real `lab` writes is what it announced
+    wb._student_jupyter_config()
+    assert json.loads((config / "jupyter_server_config.json").read_text())["ServerApp"]["jpserver_extensions"] == server
 
 
 def test_instructor_lab_keeps_nbgrader_and_opens_the_repository():
@@ -113,8 +156,10 @@ def test_the_student_copy_offers_only_what_works_there(tmp_path):
     assert "python workbook.py lab" in help_text and "python workbook.py check" in help_text
     for command in ("release", "bundle", "grade", "marks", "test"):
         assert f"python workbook.py {command}" not in help_text
-    refused = run("release", workbook=copy / "workbook.py")
-    assert refused.returncode == 2 and "not in the student copy" in refused.stderr
+    for command in ("release", "test"):                        # `test` is the maintainers' suite
+        refused = run(command, workbook=copy / "workbook.py")
+        assert refused.returncode == 2 and "not in the student copy" in refused.stderr, command
+    assert "The maintainers' test suite, `workbook.py test`, is not part of this copy." in help_text
     assert run("lab", "--instructor", "--dry-run", workbook=copy / "workbook.py").returncode == 2
 
 
@@ -165,3 +210,26 @@ def test_data_commands_go_through_the_workbook(tmp_path):
                                              "IMLBOOK_DATA": ""})
     assert fetch.returncode == 1
     assert fetch.stderr.splitlines()[1].startswith("data set 'adult' is not available: offline mode")
+
+
+def test_the_readme_first_screen_shows_the_two_commands_and_who_runs_them():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    first_screen = "\n".join(readme.splitlines()[:30])
+    assert "python workbook.py lab     # students" in first_screen
+    assert "python workbook.py test    # maintainers" in first_screen
+    assert "the student bundle has no tests and refuses it" in first_screen
+    for page in ("docs/chapters.md", "docs/isolation.md", "docs/numeric-spread.md"):
+        assert f"]({page})" in first_screen, page
+    assert len(readme.splitlines()) < 420                       # the long notes live in docs/chapters.md
+
+
+def test_every_time_is_in_one_table_with_its_machine_and_date():
+    chapters = (ROOT / "docs" / "chapters.md").read_text(encoding="utf-8")
+    header = "| what | time | machine | measured on | how |"
+    assert chapters.count(header) == 1
+    rows = chapters.split(header, 1)[1].split("\n\n", 1)[0].splitlines()[2:]
+    assert len(rows) > 10
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert len(cells) == 5 and cells[2] and cells[3], row
+    assert "Notebook times" not in (ROOT / "README.md").read_text(encoding="utf-8")

@@ -1,5 +1,8 @@
 """Chapter 6 builds on your chapter-5 ``Explanation``: take it from your own chapter-5 notebook.
 
+This is the grader's job (its extractor and chapter 5's public checks), so it lives here, in
+``autograder/``, and ships in the student bundle; the helper library ``imlbook`` never imports the grader.
+
 :func:`chapter5_explanation` finds the chapter-5 notebook (yours in ``work/ch05_practice/``; in an
 instructor's checkout, the reference solution in ``solutions/ch05_practice/``), pulls the class
 ``Explanation`` out of it with the grader's extractor (its imports and helpers come along, nothing
@@ -14,7 +17,11 @@ from contextlib import redirect_stdout
 from pathlib import Path
 from typing import List, Optional
 
-ROOT = Path(__file__).resolve().parent.parent.parent      # the repository, or the student bundle
+from autograder.checks import run_checks
+from autograder.extract import NotebookUnreadable, extract
+from autograder.selfcheck import _local_backend
+
+ROOT = Path(__file__).resolve().parent.parent             # the repository, or the student bundle
 CHAPTER = "ch05_practice"
 NOTEBOOK = "practice.ipynb"
 
@@ -46,7 +53,6 @@ def chapter5_explanation(path=None, check: bool = True):
     :func:`candidates` that exists). With ``check``, chapter 5's public checks run on it and a
     ``UserWarning`` lists the ones that fail. Raises :class:`PreviousChapterMissing` saying what to
     do when no notebook defines the class."""
-    from autograder.extract import NotebookUnreadable, extract
 
     paths = [Path(path)] if path is not None else candidates()
     tried = []
@@ -76,9 +82,6 @@ def chapter5_explanation(path=None, check: bool = True):
 
 
 def _warn_if_checks_fail(cls, notebook: Path) -> None:
-    from autograder.checks import run_checks
-    from autograder.selfcheck import _local_backend
-
     with redirect_stdout(io.StringIO()):
         results = run_checks("Explanation", _local_backend(cls), include_hidden=False)
     failed = [f"{r.check.name}: {r.status}" + (f" ({r.message})" if r.message else "") for r in results if not r.passed]
