@@ -61,6 +61,9 @@ def _(call):
     if isinstance(got, tuple) and got != tuple(want) and got == tuple(ranked(values[::-1], LONG[::-1])[0][::-1]):
         raise CheckFailed("ties come out in reverse feature order: an ascending sort reversed with [::-1]",
                           hint="sort -|value| with kind='stable' instead of reversing an ascending sort")
+    if isinstance(got, tuple) and got != tuple(want) and got == tuple(LONG[j] for j in np.argsort(-np.abs(values))):
+        raise CheckFailed("ties come out in the order of NumPy's default sort, which is not stable above 16 elements",
+                          hint="np.argsort(-np.abs(values), kind='stable')")
     expect_names(got, want, "ranked_global_names() of 60 features with ties",
                  hint="np.argsort(-np.abs(values), kind='stable'): NumPy's default sort is not stable above 16 "
                       "elements")
@@ -216,14 +219,23 @@ def expect_explained(call, kind, choice, seed, hint=""):
     are the exact Shapley values of what that explainer explains, with base value mean f(background)."""
     model, X = fitted_estimator(kind, seed)
     background, rows = X[:8], X[-3:]
-    out = call(model=model, background=background, _then=ExplainerReport(rows))
-    expect(out[5] == "str", f"the kind should be a str, got a {out[5]}")
     names = {"tree": ("TreeExplainer",), "linear": ("LinearExplainer",), "kernel": ("KernelExplainer",)}[choice]
+    # the choice first, without values: a wrong explainer for a model may fail inside shap when it computes
+    chosen = call(model=model, background=background, _then=ExplainerReport(rows, values=False))
+    expect(chosen[5] == "str", f"the kind should be a str, got a {chosen[5]}")
+    expect(chosen[0] == choice, f"a {type(model).__name__} should get {choice!r}, got {chosen[0]!r}", hint)
+    out = call(model=model, background=background, _then=ExplainerReport(rows))
     expect_choice(out, choice, names, hint)
     expect(str(out[4]).startswith("shap"), f"the explainer is a {out[1]} defined in {out[4]}, not shap's own",
            hint=f"use shap.{names[0]}: the checks judge the values it computes")
     values = expect_shape(out[2], rows.shape, f"the {choice} explainer's SHAP values on 3 rows of a {type(model).__name__}")
     phi, base = exact_shapley(explained_output(model, choice), background, rows)
+    if choice == "kernel" and hasattr(model, "predict_proba") and hasattr(model, "classes_"):
+        labels, _ = exact_shapley(lambda Z: np.asarray(model.predict(Z), dtype=float), background, rows)
+        if np.allclose(values, labels, rtol=1e-5, atol=1e-5) and not np.allclose(values, phi, rtol=1e-5, atol=1e-5):
+            raise CheckFailed(f"the kernel explainer of a {type(model).__name__} explains its labels (model.predict)",
+                              hint="a classifier with predict_proba: shap.KernelExplainer(model.predict_proba, "
+                                   "background)")
     # Measured with the reference on every model of these checks: largest difference 7e-7 for a tree (shap
     # keeps thresholds in float32), 2e-15 for linear and kernel (all 16 coalitions enumerated); 1e-5 leaves a
     # margin, and answers that compute something else are off by 0.01 or more.

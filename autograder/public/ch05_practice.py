@@ -315,7 +315,7 @@ def unpack_raw(out, shape, names):
     if not isinstance(out, tuple) or len(out) != 2:
         raise CheckFailed("return a tuple (values_raw, raw_names)")
     values = expect_shape(out[0], shape, "values_raw", hint="one column per raw column: (n_rows, len(raw_names))")
-    expect_names(out[1], names, "raw_names", hint="use column_transformer.feature_names_in_")
+    expect_names(out[1], names, "raw_names", hint="[str(name) for name in column_transformer.feature_names_in_]")
     return values
 
 
