@@ -482,12 +482,10 @@ CORRECT = {
 CORE = {
     "Explanation": ["ranked by the signed value", "ties in reverse order (reversed ascending sort)",
                     "names as a NumPy array of np.str_ (a list of str is promised)", "NumPy's default (unstable) sort",
-                    "top_k=0 gives an empty dict, top_k=-1 drops the last feature (a plain slice)",
                     "global-only explanation returns empty local rankings",
                     "Python's sorted (stable, also with reverse=True) and dict comprehension"],
     "choose_explainer": ["tree explainer without the background (path-dependent)",
                          "fake explainers named like shap's (the gap on the last feature)",
-                         "the kernel explainer of a classifier explains its labels (predict)",
                          "any model named Linear* is linear (a LinearSVR too)",
                          "decides by attributes (estimators_, coef_)",
                          "type lists and shap's legacy explainers by module"],
@@ -498,12 +496,10 @@ CORE = {
                                "all columns and repeats in a single predict call"],
     "fit_surrogate": ["fidelity scored against labels (the black box's thresholded classes)",
                       "a look-alike DecisionTreeRegressor that memorises the black box", "every copy shuffled the same way",
-                      "unseeded augmentation",
                       "fidelity measured on the fitting rows", "augmentation that permutes whole columns (the SDK's bug)",
                       "two predict calls, a loop for augmentation, a scaled linear model"],
     "raw_importance": ["averages a one-hot group", "ignores an encoder's dropped category",
-                       "raw_names is feature_names_in_ itself", "owners by splitting output names on '_'",
-                       "infrequent categories not grouped (one column per category)", "missing-value indicators ignored",
+                       "raw_names is feature_names_in_ itself", "missing-value indicators ignored",
                        "owners found by parsing get_feature_names_out"],
 }
 FULL = os.environ.get("IMLBOOK_FULL_PROOFS") == "1"

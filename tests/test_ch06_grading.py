@@ -340,8 +340,7 @@ PAIRS = {"npz values + a JSON manifest (log_artifacts)": (NPZ_LOG, NPZ_LOAD),
 # run-store check makes its own store). By default the suite runs the variants below;
 # IMLBOOK_FULL_PROOFS=1 runs them all.
 CORE = {
-    "log_explanation": ["top_k ignored", "top_k with NumPy's default (unstable) sort",
-                        "tied features ordered by name at the top_k cut", "top_k = p refused (off by one)",
+    "log_explanation": ["top_k ignored", "tied features ordered by name at the top_k cut",
                         "stores no values (only the comment)"],
     "load_explanation": ["local values not reloaded", "loads nothing, raises the right errors",
                          "top_k with NumPy's default (unstable) sort",
