@@ -182,6 +182,8 @@ def load_explanation(run_id, top_k=None):
     import json, os, tempfile
     client = mlflow.MlflowClient()
     get_run(run_id, client)
+    if top_k is not None and top_k < 1:
+        raise ValueError(f"top_k={top_k}")
     if not client.list_artifacts(run_id, "saved_explanation"):
         raise NoExplanationError(f"run {run_id} holds no explanation")
     with tempfile.TemporaryDirectory() as folder:
@@ -228,6 +230,8 @@ def load_explanation(run_id, top_k=None):
     import io
     import pandas as pd
     run = get_run(run_id)
+    if top_k is not None and not top_k >= 1:
+        raise ValueError("top_k must be a positive integer")
     if not mlflow.MlflowClient().list_artifacts(run_id, "explanation"):
         raise NoExplanationError(f"nothing logged to run {run_id}")
     try:
