@@ -98,3 +98,23 @@ def _lazy_share_at_most(path, chapter: str, what: str) -> None:
     earned = [(ex, r.check.name) for ex, rs in report.results.items() for r in rs if r.passed and r.check.points]
     assert report.score <= LAZY_SHARE * report.max_score, (
         f"{what}: {report.score:g} of {report.max_score:g} points; checks that paid: {earned}")
+
+
+def lazy_scores_at_most(tmp_path, chapter: str, answers: dict, share: float = 0.10) -> float:
+    """A submission without the methods (``answers``: constants, zeros, fake objects named like the real
+    ones...) earns at most ``share`` of the chapter's automatic points (issue 18). Returns its score."""
+    got, report = scores(make_submission(tmp_path, chapter, answers), chapter)
+    passed = [(r.check.id, r.check.points) for rs in report.results.values() for r in rs if r.passed]
+    assert report.score <= share * report.max_score, (report.score, report.max_score, passed)
+    return report.score
+
+
+def public_points_at_most(chapter: str, share: float = 0.10) -> None:
+    """Answers looked up from the public checks (whose inputs ship in the bundle) can earn at most the public
+    checks' points: those stay within ``share`` of the chapter's automatic points (issue 18)."""
+    from autograder.checks import exercise_checks
+
+    public = sum(c.points for ex in chapters()[chapter] for c in exercise_checks(ex, include_hidden=True)
+                 if not c.hidden)
+    total = sum(max_points(ex) for ex in chapters()[chapter])
+    assert public <= share * total, f"the public checks of {chapter} carry {public:g} of {total:g} points"

@@ -227,15 +227,108 @@ WRONG["fit_surrogate"]["augmentation that permutes whole columns (the SDK's bug)
     "extra = [X_fit[:, shuffler.permutation(p)] for _ in range(max(copies, 0))]")
 WRONG["fit_surrogate"]["unknown kind falls back to a tree"] = REFERENCE["fit_surrogate"].replace(
     "if kind not in surrogates:\n        raise ValueError", "if kind not in surrogates:\n        kind = 'tree'\n    if False:\n        raise ValueError")
+LOOP = ("        for offset, column in enumerate(owners):\n"
+        "            values_raw[:, column] += values[:, block.start + offset]")
 WRONG["raw_importance"]["averages a one-hot group"] = REFERENCE["raw_importance"].replace(
-    "values[:, start:start + width].sum(axis=1)", "values[:, start:start + width].mean(axis=1)")
+    LOOP, "        for column in sorted(set(owners)):\n"
+          "            group = [block.start + o for o, c in enumerate(owners) if c == column]\n"
+          "            values_raw[:, column] += values[:, group].mean(axis=1)")
 WRONG["raw_importance"]["raw names in the transformers' order"] = REFERENCE["raw_importance"].replace(
     "raw_names = [str(name) for name in column_transformer.feature_names_in_]",
     "raw_names = [str(c) for _, t, cols in column_transformer.transformers_ if t != 'drop' for c in "
     "(cols if isinstance(cols, list) else column_transformer.feature_names_in_[cols])]").replace(
-    "values_raw[:, column] +=", "values_raw[:, raw_names.index(column_transformer.feature_names_in_[column])] +=")
+    LOOP, "        for offset, column in enumerate(owners):\n"
+          "            values_raw[:, raw_names.index(column_transformer.feature_names_in_[column])] += "
+          "values[:, block.start + offset]")
 WRONG["raw_importance"]["ignores an encoder's dropped category"] = REFERENCE["raw_importance"].replace(
-    "widths = [len(c) - (dropped is not None and dropped[k] is not None)", "widths = [len(c)")
+    "width = len(categories) - (dropped is not None and dropped[k] is not None)", "width = len(categories)")
+
+# issue 18: types as returned, ties above 16 features with names out of alphabetical order, other models,
+# raw columns with '_' / infrequent categories / indicators, augmentation counted exactly
+WRONG["Explanation"].update({
+    "names as a NumPy array of np.str_ (a list of str is promised)": explanation_with(
+        ranked_global_names="order = np.argsort(-np.abs(self.global_values), kind='stable')\n"
+                            "return np.array(self.feature_names)[order]",
+        ranked_local_names="if self.local_values is None:\n    raise ValueError('global only')\n"
+                           "order = np.argsort(-np.abs(self.local_values), axis=1, kind='stable')\n"
+                           "return np.array(self.feature_names)[order]"),
+    "ties ordered by name": explanation_with(
+        ranked_global_names="return sorted(self.feature_names, key=lambda n: (-abs(self.global_values["
+                            "self.feature_names.index(n)]), n))"),
+    "NumPy's default (unstable) sort": explanation_with(
+        ranked_global_names="order = np.argsort(-np.abs(self.global_values))\n"
+                            "return [self.feature_names[j] for j in order]",
+        ranked_global_values="return self.global_values[np.argsort(-np.abs(self.global_values))]",
+        ranked_local_names="if self.local_values is None:\n    raise ValueError('global only')\n"
+                           "order = np.argsort(-np.abs(self.local_values), axis=1)\n"
+                           "return [[self.feature_names[j] for j in row] for row in order]"),
+    "feature_importance_dict values as np.float64": explanation_with(
+        feature_importance_dict="if top_k is not None and not 1 <= top_k <= len(self.feature_names):\n"
+                                "    raise ValueError('top_k')\n"
+                                "return dict(list(zip(self.ranked_global_names(), self.ranked_global_values()))[:top_k])"),
+    "top_k=0 gives an empty dict, top_k=-1 drops the last feature (a plain slice)": explanation_with(
+        feature_importance_dict="pairs = list(zip(self.ranked_global_names(), self.ranked_global_values()))\n"
+                                "return {name: float(value) for name, value in pairs[:top_k]}"),
+})
+WRONG["choose_explainer"].update({
+    "the kernel explainer of a classifier explains its labels (predict)": REFERENCE["choose_explainer"].replace(
+        'predict = model.predict_proba if hasattr(model, "predict_proba") else model.predict',
+        "predict = model.predict"),
+    "only forests and gradient boosting are trees": REFERENCE["choose_explainer"].replace(
+        "tree_models = (BaseDecisionTree, RandomForestClassifier, RandomForestRegressor, ExtraTreesClassifier,\n"
+        "                   ExtraTreesRegressor, GradientBoostingClassifier, GradientBoostingRegressor,\n"
+        "                   HistGradientBoostingClassifier, HistGradientBoostingRegressor)",
+        "tree_models = (BaseDecisionTree, RandomForestClassifier, RandomForestRegressor, "
+        "GradientBoostingClassifier, GradientBoostingRegressor)"),
+    "any model named Linear* is linear (a LinearSVR too)": REFERENCE["choose_explainer"].replace(
+        'if type(model).__module__.startswith("sklearn.linear_model"):',
+        'if type(model).__module__.startswith("sklearn.linear_model") or type(model).__name__.startswith("Linear"):'),
+    "fake explainers named like shap's (the gap on the last feature)": None,  # filled below
+})
+WRONG["permutation_importance"]["returns lists"] = REFERENCE["permutation_importance"].replace(
+    "return drops.mean(axis=1), drops.std(axis=1)", "return drops.mean(axis=1).tolist(), drops.std(axis=1).tolist()")
+WRONG["fit_surrogate"].update({
+    "one augmented copy whatever k": REFERENCE["fit_surrogate"].replace(
+        "copies = min(p // n - 1, max_augmentations)", "copies = min(1, max_augmentations)"),
+    "every copy shuffled the same way": REFERENCE["fit_surrogate"].replace(
+        "extra = [np.column_stack([shuffler.permutation(X_fit[:, j]) for j in range(p)])\n"
+        "                 for _ in range(max(copies, 0))]",
+        "one = np.column_stack([shuffler.permutation(X_fit[:, j]) for j in range(p)])\n"
+        "        extra = [one for _ in range(max(copies, 0))]"),
+    "unseeded augmentation": REFERENCE["fit_surrogate"].replace(
+        "shuffler = np.random.default_rng(seed)", "shuffler = np.random.default_rng()"),
+    "new rows drawn from a normal with each column's mean and std": REFERENCE["fit_surrogate"].replace(
+        "extra = [np.column_stack([shuffler.permutation(X_fit[:, j]) for j in range(p)])\n"
+        "                 for _ in range(max(copies, 0))]",
+        "extra = [X_fit.mean(axis=0) + X_fit.std(axis=0) * shuffler.standard_normal(X_fit.shape)\n"
+        "                 for _ in range(max(copies, 0))]"),
+    "a look-alike DecisionTreeRegressor that memorises the black box": None,  # filled below
+})
+WRONG["raw_importance"].update({
+    "raw_names is feature_names_in_ itself": REFERENCE["raw_importance"].replace(
+        "return values_raw, raw_names", "return values_raw, column_transformer.feature_names_in_"),
+    "owners by splitting output names on '_'": """
+        def raw_importance(values, column_transformer):
+            values = np.asarray(values, dtype=float)
+            raw = [str(c) for c in column_transformer.feature_names_in_]
+            out = np.zeros((len(values), len(raw)))
+            for j, name in enumerate(column_transformer.get_feature_names_out()):
+                owner = name.split("__", 1)[1].split("_")[0]
+                if owner in raw:
+                    out[:, raw.index(owner)] += values[:, j]
+            return out, raw""",
+    "infrequent categories not grouped (one column per category)": REFERENCE["raw_importance"].replace(
+        "                if infrequent[k] is not None:  # infrequent categories share one output column\n"
+        "                    width -= len(infrequent[k]) - 1\n", ""),
+    "missing-value indicators ignored": REFERENCE["raw_importance"].replace(
+        "        if len(owners) != block.stop - block.start:\n"
+        "            raise ValueError(f\"cannot map the {block.stop - block.start} outputs of {name!r} to its inputs\")\n",
+        "").replace("owners += [raw[k] for k in indicator.features_]", "pass"),
+})
+
+from tests.lazy_ch05 import FAKE_EXPLAINERS, FAKE_SURROGATE, LAZY  # noqa: E402
+WRONG["choose_explainer"]["fake explainers named like shap's (the gap on the last feature)"] = FAKE_EXPLAINERS
+WRONG["fit_surrogate"]["a look-alike DecisionTreeRegressor that memorises the black box"] = FAKE_SURROGATE
 
 for exercise, variants in WRONG.items():
     for name, text in variants.items():
@@ -256,13 +349,18 @@ CORRECT = {
                                 " for row in self.local_values])",
             feature_importance_dict="names = self.ranked_global_names()\nvalues = self.ranked_global_values()\n"
                                     "k = len(names) if top_k is None else top_k\n"
-                                    "return {names[i]: float(values[i]) for i in range(min(k, len(names)))}"),
-        "lexsort on (index, -|value|) and numpy string arrays": explanation_with(
+                                    "if not 1 <= k <= len(names):\n    raise ValueError(f'top_k={k}')\n"
+                                    "return {names[i]: float(values[i]) for i in range(k)}"),
+        "lexsort on (index, -|value|), feature_importance_dict by hand": explanation_with(
             ranked_global_names="order = np.lexsort((np.arange(len(self.global_values)), -np.abs(self.global_values)))\n"
-                                "return np.array(self.feature_names)[order]",
+                                "return [str(n) for n in np.array(self.feature_names)[order]]",
             ranked_local_names="if self.local_values is None:\n    raise ValueError('no local values')\n"
                                "order = np.argsort(-np.abs(self.local_values), axis=1, kind='mergesort')\n"
-                               "return np.array(self.feature_names)[order]"),
+                               "return [[self.feature_names[j] for j in row] for row in order]",
+            feature_importance_dict="if top_k is not None and top_k not in range(1, len(self.feature_names) + 1):\n"
+                                    "    raise ValueError('top_k out of range')\n"
+                                    "names = self.ranked_global_names()[:top_k]\n"
+                                    "return {n: float(self.global_values[self.feature_names.index(n)]) for n in names}"),
     },
     "choose_explainer": {
         "type lists and shap's legacy explainers by module": """
@@ -370,6 +468,7 @@ CORRECT = {
                 out = np.zeros((len(values), len(raw)))
                 for j, name in enumerate(column_transformer.get_feature_names_out()):
                     rest = name.split("__", 1)[1]
+                    rest = rest[len("missingindicator_"):] if rest.startswith("missingindicator_") else rest
                     owner = max((c for c in raw if rest == c or rest.startswith(c + "_")), key=len)
                     out[:, raw.index(owner)] += values[:, j]
                 return out, raw""",
@@ -382,9 +481,12 @@ CORRECT = {
 # the variants the issue names plus one or two per exercise; IMLBOOK_FULL_PROOFS=1 runs them all.
 CORE = {
     "Explanation": ["ranked by the signed value", "ties in reverse order (reversed ascending sort)",
+                    "names as a NumPy array of np.str_ (a list of str is promised)", "NumPy's default (unstable) sort",
                     "global-only explanation returns empty local rankings",
                     "Python's sorted (stable, also with reverse=True) and dict comprehension"],
     "choose_explainer": ["tree explainer without the background (path-dependent)",
+                         "fake explainers named like shap's (the gap on the last feature)",
+                         "any model named Linear* is linear (a LinearSVR too)",
                          "decides by attributes (estimators_, coef_)",
                          "type lists and shap's legacy explainers by module"],
     "permutation_importance": ["shuffles the labels instead of a column",
@@ -393,9 +495,11 @@ CORE = {
                                "scikit-learn's own permutation_importance through a wrapper",
                                "all columns and repeats in a single predict call"],
     "fit_surrogate": ["fidelity scored against labels (the black box's thresholded classes)",
+                      "a look-alike DecisionTreeRegressor that memorises the black box", "every copy shuffled the same way",
                       "fidelity measured on the fitting rows", "augmentation that permutes whole columns (the SDK's bug)",
                       "two predict calls, a loop for augmentation, a scaled linear model"],
     "raw_importance": ["averages a one-hot group", "ignores an encoder's dropped category",
+                       "raw_names is feature_names_in_ itself", "missing-value indicators ignored",
                        "owners found by parsing get_feature_names_out"],
 }
 FULL = os.environ.get("IMLBOOK_FULL_PROOFS") == "1"
@@ -425,6 +529,16 @@ def test_wrong_variant_loses_marks(tmp_path, exercise, variant):
 @pytest.mark.parametrize("exercise,variant", _cases(CORRECT))
 def test_correct_variant_keeps_full_marks(tmp_path, exercise, variant):
     proofs.correct_variant_keeps_full_marks(tmp_path, CH, exercise, CORRECT[exercise][variant])
+
+
+def test_a_submission_without_the_methods_earns_at_most_10_percent(tmp_path):
+    """Fake explainers named like shap's, a look-alike tree, zeros, row sums in one column, unsorted
+    rankings (issue 18): today 1.625 of 38 points, all from public checks."""
+    proofs.lazy_scores_at_most(tmp_path, CH, LAZY)
+
+
+def test_answers_looked_up_from_the_public_checks_earn_at_most_10_percent():
+    proofs.public_points_at_most(CH)
 
 
 def test_grading_is_reproducible(tmp_path):

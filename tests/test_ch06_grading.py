@@ -129,6 +129,28 @@ WRONG = {
     },
 }
 
+# issue 18: ties above 16 features with names out of alphabetical order, top_k = p, the lazy answers
+WRONG["log_explanation"].update({
+    "top_k with NumPy's default (unstable) sort": variant(
+        "log_explanation", "keep = np.sort(np.argsort(-np.abs(global_values), kind=\"stable\")[:top_k])",
+        "keep = np.sort(np.argsort(-np.abs(global_values))[:top_k])"),
+    "tied features ordered by name at the top_k cut": variant(
+        "log_explanation", "keep = np.sort(np.argsort(-np.abs(global_values), kind=\"stable\")[:top_k])",
+        "keep = np.sort(sorted(range(len(names)), key=lambda j: (-abs(global_values[j]), names[j]))[:top_k])"),
+    "top_k = p refused (off by one)": variant("log_explanation", "not 1 <= top_k <= len(names)",
+                                              "not 1 <= top_k < len(names)"),
+    "stores no values (only the comment)": None,  # filled below
+})
+WRONG["load_explanation"].update({
+    "top_k with NumPy's default (unstable) sort": variant(
+        "load_explanation", "keep = np.sort(np.argsort(-np.abs(global_values), kind=\"stable\")[:top_k])",
+        "keep = np.sort(np.argsort(-np.abs(global_values))[:top_k])"),
+    "top_k = 0 gives an empty explanation": variant(
+        "load_explanation", "or top_k < 1:", "or top_k < 0:"),
+    "loads nothing, raises the right errors": None,  # filled below
+})
+WRONG["score"]["constants of the right types"] = None  # filled below
+
 NPZ_LOG = '''
 def log_explanation(explanation, run, comment, top_k=None):
     import json, os, tempfile
@@ -160,6 +182,8 @@ def load_explanation(run_id, top_k=None):
     import json, os, tempfile
     client = mlflow.MlflowClient()
     get_run(run_id, client)
+    if top_k is not None and top_k < 1:
+        raise ValueError(f"top_k={top_k}")
     if not client.list_artifacts(run_id, "saved_explanation"):
         raise NoExplanationError(f"run {run_id} holds no explanation")
     with tempfile.TemporaryDirectory() as folder:
@@ -206,6 +230,8 @@ def load_explanation(run_id, top_k=None):
     import io
     import pandas as pd
     run = get_run(run_id)
+    if top_k is not None and not top_k >= 1:
+        raise ValueError("top_k must be a positive integer")
     if not mlflow.MlflowClient().list_artifacts(run_id, "explanation"):
         raise NoExplanationError(f"nothing logged to run {run_id}")
     try:
@@ -223,6 +249,62 @@ def load_explanation(run_id, top_k=None):
                        local if local.size else None,
                        None if expected is None else (expected if np.ndim(expected) == 0 else np.array(expected)),
                        meta["method"])
+'''
+
+from tests.lazy_ch06 import LAZY, LOAD_ONLY_ERRORS, LOG_NO_VALUES, SCORE_CONSTANTS  # noqa: E402
+WRONG["log_explanation"]["stores no values (only the comment)"] = LOG_NO_VALUES
+WRONG["load_explanation"]["loads nothing, raises the right errors"] = LOAD_ONLY_ERRORS
+WRONG["score"]["constants of the right types"] = SCORE_CONSTANTS
+
+# Everything in one .npz: NumPy stores the names (and the comment) as UTF-32, which a grep of the bytes for
+# UTF-8 names does not find (issue 18: the checks read artifacts the way their format says).
+NPZ_ONLY_LOG = '''
+def log_explanation(explanation, run, comment, top_k=None):
+    import os, tempfile
+    run_id = run_id_of(run)
+    client = mlflow.MlflowClient()
+    get_run(run_id, client)
+    g = np.asarray(explanation.global_values, dtype=float)
+    if top_k is not None and (not isinstance(top_k, (int, np.integer)) or not 1 <= top_k <= len(g)):
+        raise ValueError(f"top_k={top_k!r}")
+    keep = np.arange(len(g)) if top_k is None else np.sort(np.argsort(-np.abs(g), kind="stable")[:top_k])
+    arrays = {"names": np.array(explanation.feature_names)[keep], "global_values": g[keep],
+              "method": np.array(str(explanation.method)), "comment": np.array(str(comment))}
+    if explanation.local_values is not None:
+        arrays["local_values"] = np.asarray(explanation.local_values, dtype=float)[:, keep]
+    if explanation.expected_value is not None:
+        arrays["expected_value"] = np.asarray(explanation.expected_value, dtype=float)
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "explanation.npz")
+        np.savez(path, **arrays)
+        client.log_artifact(run_id, path, "explanation")
+    return run_id
+'''
+
+NPZ_ONLY_LOAD = '''
+def load_explanation(run_id, top_k=None):
+    import os, tempfile
+    client = mlflow.MlflowClient()
+    get_run(run_id, client)
+    if top_k is not None and (not isinstance(top_k, (int, np.integer)) or top_k < 1):
+        raise ValueError(f"top_k={top_k!r}")
+    if not client.list_artifacts(run_id, "explanation"):
+        raise NoExplanationError(f"run {run_id} has no explanation")
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            path = client.download_artifacts(run_id, "explanation/explanation.npz", folder)
+            with np.load(path, allow_pickle=False) as data:
+                names = [str(n) for n in data["names"]]
+                g = data["global_values"]
+                local = data["local_values"] if "local_values" in data.files else None
+                expected = data["expected_value"] if "expected_value" in data.files else None
+                method = str(data["method"])
+        except Exception as error:
+            raise CorruptExplanationError(f"run {run_id}: unreadable explanation ({error})") from error
+    keep = np.arange(len(g)) if top_k is None else np.sort(np.argsort(-np.abs(g), kind="stable")[:top_k])
+    if expected is not None:
+        expected = float(expected) if expected.ndim == 0 else expected
+    return Explanation([names[j] for j in keep], g[keep], None if local is None else local[:, keep], expected, method)
 '''
 
 CORRECT = {
@@ -255,14 +337,17 @@ CORRECT = {
     },
 }
 PAIRS = {"npz values + a JSON manifest (log_artifacts)": (NPZ_LOG, NPZ_LOAD),
+         "everything in one .npz (names and comment stored as UTF-32)": (NPZ_ONLY_LOG, NPZ_ONLY_LOAD),
          "CSV table (log_text) + mlflow.log_dict, fluent API": (CSV_LOG, CSV_LOAD)}
 
 # Each proof grades a whole notebook twice (a few seconds each: the worker imports MLflow, and every
 # run-store check makes its own store). By default the suite runs the variants below;
 # IMLBOOK_FULL_PROOFS=1 runs them all.
 CORE = {
-    "log_explanation": ["top_k ignored"],
-    "load_explanation": ["local values not reloaded",
+    "log_explanation": ["top_k ignored", "tied features ordered by name at the top_k cut",
+                        "stores no values (only the comment)"],
+    "load_explanation": ["local values not reloaded", "loads nothing, raises the right errors",
+                         "top_k with NumPy's default (unstable) sort",
                          "looks for any artifact (an unrelated one counts as an explanation)"],
     "score": ["explainer called once per row", "predictions as strings",
               "a loop over the predictions with .item(), a DataFrame by hand"],
@@ -296,7 +381,7 @@ def test_correct_variant_keeps_full_marks(tmp_path, exercise, name):
     proofs.correct_variant_keeps_full_marks(tmp_path, CH, exercise, CORRECT[exercise][name])
 
 
-@pytest.mark.parametrize("name", list(PAIRS) if FULL else ["npz values + a JSON manifest (log_artifacts)"])
+@pytest.mark.parametrize("name", list(PAIRS) if FULL else ["everything in one .npz (names and comment stored as UTF-32)"])
 def test_correct_pair_in_another_format_keeps_full_marks(tmp_path, name):
     log, load = PAIRS[name]
     got, report = proofs.scores(make_submission(tmp_path, CH, {"log_explanation": log, "load_explanation": load}), CH)
@@ -307,6 +392,16 @@ def test_correct_pair_in_another_format_keeps_full_marks(tmp_path, name):
 def test_every_core_variant_exists():
     names = {v for vs in list(WRONG.values()) + list(CORRECT.values()) for v in vs}
     assert {v for vs in CORE.values() for v in vs} <= names
+
+
+def test_a_submission_without_the_methods_earns_at_most_10_percent(tmp_path):
+    """A log_explanation that stores only the comment, a load_explanation that only raises the right errors,
+    a score of constants of the right types (issue 18): today 0.375 of 22 points, all from public checks."""
+    proofs.lazy_scores_at_most(tmp_path, CH, LAZY)
+
+
+def test_answers_looked_up_from_the_public_checks_earn_at_most_10_percent():
+    proofs.public_points_at_most(CH)
 
 
 def test_wrong_answers_are_graded_reproducibly(tmp_path):

@@ -44,7 +44,7 @@ def ranked(values, names):
     return [names[j] for j in order], np.asarray(values, dtype=float)[order]
 
 
-@check(EXP, "ranked_global_names: most important first, by absolute value")
+@check(EXP, "ranked_global_names: most important first, by absolute value", points=0.125)
 def _(call):
     values = [0.2, -0.9, 0.5, 0.05, -0.3]
     got = explanation(call, "ranked_global_names", global_values=values)
@@ -56,7 +56,7 @@ def _(call):
                  hint="order = np.argsort(-np.abs(values), kind='stable'); names in that order")
 
 
-@check(EXP, "ranked_global_values: the values in ranked order, signs kept")
+@check(EXP, "ranked_global_values: the values in ranked order, signs kept", points=0.125)
 def _(call):
     values = [0.2, -0.9, 0.5, 0.05, -0.3]
     got = expect_shape(explanation(call, "ranked_global_values", global_values=values), (5,),
@@ -67,7 +67,7 @@ def _(call):
     expect_close(got, expected, "ranked_global_values() is not the values in the order of ranked_global_names()")
 
 
-@check(EXP, "ties keep the original feature order (a stable ranking)")
+@check(EXP, "ties keep the original feature order (a stable ranking)", points=0.125)
 def _(call):
     values = [0.3, 0.5, -0.3, 0.5, 0.3]
     got = explanation(call, "ranked_global_names", global_values=values)
@@ -76,7 +76,7 @@ def _(call):
                       "sort ([::-1]) reverses the order of ties")
 
 
-@check(EXP, "ranked_local_names and ranked_local_values rank every row by absolute value")
+@check(EXP, "ranked_local_names and ranked_local_values rank every row by absolute value", points=0.125)
 def _(call):
     local = np.array([[0.1, -0.7, 0.3, 0.0, 0.2], [-0.2, 0.1, 0.05, 0.4, -0.6], [0.3, 0.3, -0.3, 0.1, 0.0]])
     names = explanation(call, "ranked_local_names", local_values=local)
@@ -92,7 +92,7 @@ def _(call):
                  hint="np.take_along_axis(local_values, order, axis=1)")
 
 
-@check(EXP, "feature_importance_dict: the top_k features in ranked order")
+@check(EXP, "feature_importance_dict: the top_k features in ranked order", points=0.125)
 def _(call):
     values = [0.2, -0.9, 0.5, 0.05, -0.3]
     got = explanation(call, "feature_importance_dict", global_values=values, method_kwargs={"top_k": 3})
@@ -133,14 +133,14 @@ def expect_additive(out, model, background, rows):
                  "base value + SHAP values do not add up to the model's predictions", rtol=1e-4, atol=1e-4)
 
 
-@check(CE, "a random forest gets shap's TreeExplainer ('tree')")
+@check(CE, "a random forest gets shap's TreeExplainer ('tree')", points=0.125)
 def _(call):
     out, model, background, rows = explain(call, "forest")
     expect_choice(out, "tree", ("TreeExplainer",), hint="tree ensembles -> shap.TreeExplainer(model, background)")
     expect_additive(out, model, background, rows)
 
 
-@check(CE, "a linear regression gets LinearExplainer ('linear'): coef * (x - mean of background)")
+@check(CE, "a linear regression gets LinearExplainer ('linear'): coef * (x - mean of background)", points=0.125)
 def _(call):
     out, model, background, rows = explain(call, "linear")
     expect_choice(out, "linear", ("LinearExplainer",), hint="sklearn.linear_model -> shap.LinearExplainer(model, background)")
@@ -150,7 +150,7 @@ def _(call):
                  hint="pass `background` (not the training data) to shap.LinearExplainer", rtol=1e-6, atol=1e-8)
 
 
-@check(CE, "any other model (an SVR) gets the model-agnostic KernelExplainer ('kernel')")
+@check(CE, "any other model (an SVR) gets the model-agnostic KernelExplainer ('kernel')", points=0.125)
 def _(call):
     out, model, background, rows = explain(call, "svr")
     expect_choice(out, "kernel", ("KernelExplainer",),
@@ -178,13 +178,13 @@ def unpack_pi(out, p):
             expect_shape(out[1], (p,), "std", hint="one value per column of X"))
 
 
-@check(PI, "returns (mean, std), two arrays of shape (p,)")
+@check(PI, "returns (mean, std), two arrays of shape (p,)", points=0.125)
 def _(call):
     model, X, y = pi_case(1)
     unpack_pi(call(predict=model, X=X, y=y, metric=r2, n_repeats=3, seed=0), 4)
 
 
-@check(PI, "matches sklearn.inspection.permutation_importance with the same seed (a score)")
+@check(PI, "matches sklearn.inspection.permutation_importance with the same seed (a score)", points=0.125)
 def _(call):
     model, X, y = pi_case(2)
     mean, std = unpack_pi(call(predict=model, X=X, y=y, metric=r2, n_repeats=4, seed=7), 4)
@@ -198,7 +198,7 @@ def _(call):
                  hint="np.std over the repeats with its default ddof=0", rtol=1e-7, atol=1e-9)
 
 
-@check(PI, "a feature the model ignores scores exactly 0")
+@check(PI, "a feature the model ignores scores exactly 0", points=0.125)
 def _(call):
     model, X, y = pi_case(3)
     mean, std = unpack_pi(call(predict=model, X=X, y=y, metric=squared_error, n_repeats=5, seed=1,
@@ -209,7 +209,7 @@ def _(call):
                           hint="shuffle the column X[:, j] (not the labels y) and compare with the unshuffled score")
 
 
-@check(PI, "an error metric (greater_is_better=False): important features score positive")
+@check(PI, "an error metric (greater_is_better=False): important features score positive", points=0.125)
 def _(call):
     model, X, y = pi_case(4)
     mean, _ = unpack_pi(call(predict=model, X=X, y=y, metric=squared_error, n_repeats=5, seed=2,
@@ -222,7 +222,7 @@ def _(call):
                  rtol=1e-7, atol=1e-9)
 
 
-@check(PI, "leaves the caller's X unchanged")
+@check(PI, "leaves the caller's X unchanged", points=0.125)
 def _(call):
     model, X, y = pi_case(5)
     original = X.copy()
@@ -248,7 +248,7 @@ def unpack_fs(out):
     return predictions, float(fidelity), cls, seen
 
 
-@check(FS, "returns (surrogate, fidelity); a linear surrogate of a linear black box is exact")
+@check(FS, "returns (surrogate, fidelity); a linear surrogate of a linear black box is exact", points=0.125)
 def _(call):
     X = random_table(20, 80, 3)
     black_box = RecordingModel([2.0, -1.0, 0.5], bias=1.0)
@@ -259,7 +259,7 @@ def _(call):
     expect_close(fidelity, 1.0, "the fidelity of an exact surrogate should be R² = 1", atol=1e-9)
 
 
-@check(FS, "fidelity is the R² against the black box on the held-out rows")
+@check(FS, "fidelity is the R² against the black box on the held-out rows", points=0.125)
 def _(call):
     X = random_table(21, 120, 3)
     black_box = RecordingModel([1.0, 0.5, 0.0], square=[0.4, -0.3, 0.2], sigmoid=True)
@@ -276,7 +276,7 @@ def _(call):
                  hint="score the surrogate against predict(X_held), not against labels", rtol=1e-9, atol=1e-9)
 
 
-@check(FS, "x0² black box: a linear surrogate is unfaithful, a tree is faithful")
+@check(FS, "x0² black box: a linear surrogate is unfaithful, a tree is faithful", points=0.125)
 def _(call):
     X = np.random.default_rng(22).uniform(-3, 3, size=(400, 2))
     black_box = RecordingModel([0.0, 0.0], square=[1.0, 0.0])
@@ -290,7 +290,7 @@ def _(call):
            hint="DecisionTreeRegressor(random_state=seed) fitted on the black box's outputs")
 
 
-@check(FS, "an unknown kind raises ValueError")
+@check(FS, "an unknown kind raises ValueError", points=0.125)
 def _(call):
     X = random_table(23, 40, 2)
     try:
@@ -319,17 +319,17 @@ def unpack_raw(out, shape, names):
     if not isinstance(out, tuple) or len(out) != 2:
         raise CheckFailed("return a tuple (values_raw, raw_names)")
     values = expect_shape(out[0], shape, "values_raw", hint="one column per raw column: (n_rows, len(raw_names))")
-    expect_names(out[1], names, "raw_names", hint="use column_transformer.feature_names_in_")
+    expect_names(out[1], names, "raw_names", hint="[str(name) for name in column_transformer.feature_names_in_]")
     return values
 
 
-@check(RI, "returns (values_raw, raw_names) with the raw columns in the order the transformer saw")
+@check(RI, "returns (values_raw, raw_names) with the raw columns in the order the transformer saw", points=0.125)
 def _(call):
     ct, frame, values, _ = raw_case("basic")
     unpack_raw(call(values=values, column_transformer=ct), (6, 3), list(frame.columns))
 
 
-@check(RI, "every row keeps its sum")
+@check(RI, "every row keeps its sum", points=0.125)
 def _(call):
     ct, frame, values, _ = raw_case("basic", seed=1)
     got = unpack_raw(call(values=values, column_transformer=ct), (6, 3), list(frame.columns))
@@ -337,7 +337,7 @@ def _(call):
                  hint="sum each one-hot group (do not average it) and keep every other column")
 
 
-@check(RI, "a one-hot group is summed, a scaled number maps one to one")
+@check(RI, "a one-hot group is summed, a scaled number maps one to one", points=0.125)
 def _(call):
     ct, frame, values, expected = raw_case("basic", seed=2)
     got = unpack_raw(call(values=values, column_transformer=ct), (6, 3), list(frame.columns))
@@ -346,7 +346,7 @@ def _(call):
                       "len(categories_[k]) columns for its k-th input column")
 
 
-@check(RI, "leaves the caller's values unchanged")
+@check(RI, "leaves the caller's values unchanged", points=0.125)
 def _(call):
     ct, frame, values, _ = raw_case("basic", seed=3)
     values_before = values.copy()

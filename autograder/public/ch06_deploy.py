@@ -144,7 +144,7 @@ def expect_error(call, kind: str, error: str, what: str, hint: str, **kwargs):
 # ---------------------------------------------------------------------------
 # log_explanation
 # ---------------------------------------------------------------------------
-@check(LOG, "returns the run id; your load_explanation gets the whole explanation back")
+@check(LOG, "returns the run id; your load_explanation gets the whole explanation back", points=0.125)
 def _(call):
     explanation = explanation_case(1)
     got = log_and_read(call, explanation)
@@ -157,7 +157,7 @@ def _(call):
     compare_loaded(got[4], explanation, None, "what your load_explanation reads back")
 
 
-@check(LOG, "with top_k, only the top_k features are stored (ties in feature order): the others' names appear in no artifact")
+@check(LOG, "with top_k, only the top_k features are stored (ties in feature order): the others' names appear in no artifact", points=0.125)
 def _(call):
     explanation = explanation_case(2)
     got = log_and_read(call, explanation, top_k=4)      # 3 features above the tie of features 0 and 5 (1.5)
@@ -174,7 +174,7 @@ def _(call):
     compare_loaded(got[4], explanation, 4, "what your load_explanation reads back after top_k=4")
 
 
-@check(LOG, "the comment is stored with the run (in an artifact, a tag or a param)")
+@check(LOG, "the comment is stored with the run (in an artifact, a tag or a param)", points=0.125)
 def _(call):
     comment = "kernel shap, 6 test rows, check 7f3a"
     got = log_and_read(call, explanation_case(3), comment=comment)
@@ -190,20 +190,20 @@ def load(call, explanation, top_k=None, log_top_k=None):
                    _inject={"Explanation": CheckExplanation}, _then=ReadExplanation())
 
 
-@check(LOAD, "returns an Explanation with the logged names, values, expected value and method")
+@check(LOAD, "returns an Explanation with the logged names, values, expected value and method", points=0.125)
 def _(call):
     explanation = explanation_case(16)                  # row 1's tie (features 2, 4): |global| ranks 4 above 2
     compare_loaded(load(call, explanation), explanation, None, "the loaded explanation")
 
 
-@check(LOAD, "with top_k: the top_k most important features, ranked exactly as in the original")
+@check(LOAD, "with top_k: the top_k most important features, ranked exactly as in the original", points=0.125)
 def _(call):
     explanation = explanation_case(12)
     # one feature above the tie of features 0 and 5 (1.5): top_k=2 cuts between them, keeping feature 0
     compare_loaded(load(call, explanation, top_k=2), explanation, 2, "load_explanation(run_id, top_k=2)")
 
 
-@check(LOAD, "a run id that names no run raises RunNotFoundError naming the run")
+@check(LOAD, "a run id that names no run raises RunNotFoundError naming the run", points=0.125)
 def _(call):
     expect_error(call, "missing", "RunNotFoundError", "load_explanation of a run id that no run has",
                  hint="look the run up first (get_run(run_id)): it raises RunNotFoundError",
@@ -259,13 +259,13 @@ def expect_answer(out, explainer, values, predictions, what="score(rows, ...)"):
                       "(scoring_explainer.schema.frame(rows)), to scoring_explainer.explain", rtol=0, atol=1e-9)
 
 
-@check(SCORE, "returns predictions, local importance values and feature names of the whole batch")
+@check(SCORE, "returns predictions, local importance values and feature names of the whole batch", points=0.125)
 def _(call):
     out, explainer, values, predictions = score_case(call, 1)
     expect_answer(out, explainer, values, predictions)
 
 
-@check(SCORE, "plain JSON-serialisable Python values (lists, int, float, str: no numpy types)")
+@check(SCORE, "plain JSON-serialisable Python values (lists, int, float, str: no numpy types)", points=0.125)
 def _(call):
     out, explainer, values, predictions = score_case(call, 2)
     _, text, prediction_types, value_types, name_types = out[:5]
@@ -283,7 +283,7 @@ def _(call):
                     "np.int64 is not JSON, and a label or a number turned into str is not what was predicted")
 
 
-@check(SCORE, "feature names and values in the explainer's order, whatever the order of the keys in each row")
+@check(SCORE, "feature names and values in the explainer's order, whatever the order of the keys in each row", points=0.125)
 def _(call):
     out, explainer, values, predictions = score_case(call, 3, shuffled=True)
     expect_answer(out, explainer, values, predictions, "score(rows whose keys are in another order, ...)")

@@ -163,11 +163,12 @@ def fitted_estimator(kind: str, seed: int = 0, p: int = 4):
 
 @functools.lru_cache(maxsize=None)
 def _fitted_estimator(kind: str, seed: int, p: int):
-    from sklearn.ensemble import (BaggingRegressor, GradientBoostingRegressor, RandomForestClassifier,
+    from sklearn.ensemble import (BaggingRegressor, ExtraTreesRegressor, GradientBoostingClassifier,
+                                  GradientBoostingRegressor, HistGradientBoostingRegressor, RandomForestClassifier,
                                   RandomForestRegressor)
-    from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
+    from sklearn.linear_model import HuberRegressor, Lasso, LinearRegression, LogisticRegression, Ridge
     from sklearn.neighbors import KNeighborsRegressor
-    from sklearn.svm import SVC, SVR
+    from sklearn.svm import SVC, SVR, LinearSVR
     from sklearn.tree import DecisionTreeRegressor
 
     X, y = regression_data(seed, p=p)
@@ -185,6 +186,14 @@ def _fitted_estimator(kind: str, seed: int, p: int):
         "knn": lambda: KNeighborsRegressor(n_neighbors=5).fit(X, y),
         "bagged_knn": lambda: BaggingRegressor(KNeighborsRegressor(n_neighbors=5), n_estimators=5,
                                                random_state=seed).fit(X, y),
+        "extra_trees": lambda: ExtraTreesRegressor(n_estimators=8, max_depth=4, random_state=seed).fit(X, y),
+        "hist_boosting": lambda: HistGradientBoostingRegressor(max_iter=15, max_depth=3, random_state=seed).fit(X, y),
+        "boosting_classifier": lambda: GradientBoostingClassifier(n_estimators=15, max_depth=2,
+                                                                  random_state=seed).fit(X, labels),
+        "lasso": lambda: Lasso(alpha=0.05).fit(X, y),
+        "huber": lambda: HuberRegressor().fit(X, y),
+        "linear_svr": lambda: LinearSVR(C=1.0, random_state=seed, max_iter=5000).fit(X, y),
+        "svc_labels": lambda: SVC(random_state=seed).fit(X, labels),
     }
     return makers[kind](), X
 
@@ -236,6 +245,26 @@ def _fitted_transformer(variant: str, seed: int):
         ct = ColumnTransformer([("cat", Pipeline([("imputer", impute), ("onehot", onehot)]), ["city", "colour"]),
                                 ("num", StandardScaler(), ["hours", "age"])], remainder="passthrough")
         frame = frame.drop(columns="member")  # the remainder (code) is numeric
+    elif variant == "underscores":  # drop=None; names with "_" that prefix each other; categories with "_"
+        frame = frame.rename(columns={"age": "age_years", "colour": "age", "hours": "hours_per_week",
+                                      "city": "city_of_birth", "member": "city"})
+        frame["city_of_birth"] = frame["city_of_birth"].map(lambda c: f"in_{c}_x")
+        ct = ColumnTransformer([("num", StandardScaler(), ["hours_per_week", "age_years"]),
+                                ("cat", Pipeline([("imputer", impute), ("onehot", onehot)]),
+                                 ["city", "age", "city_of_birth"])], remainder="drop")
+        frame = frame[["city_of_birth", "age_years", "code", "age", "hours_per_week", "city"]]
+    elif variant == "infrequent":  # an encoder that groups infrequent categories into one column
+        frame["city"] = frame["city"].where(np.arange(len(frame)) % 7 != 0, "Rare")
+        ct = ColumnTransformer([("num", StandardScaler(), ["hours"]),
+                                ("cat", OneHotEncoder(min_frequency=7, handle_unknown="infrequent_if_exist",
+                                                      sparse_output=False), ["colour", "city"])])
+        frame = frame[["city", "hours", "colour"]].fillna({"colour": "green"})
+    elif variant == "indicator":  # an imputer that adds missing-value indicator columns
+        frame.loc[[2, 5], "hours"] = np.nan
+        frame.loc[[4], "code"] = np.nan
+        ct = ColumnTransformer([("num", SimpleImputer(strategy="median", add_indicator=True), ["hours", "age", "code"]),
+                                ("cat", Pipeline([("imputer", impute), ("onehot", onehot)]), ["colour"])])
+        frame = frame[["code", "colour", "age", "hours"]]
     elif variant == "drop_first":
         ct = ColumnTransformer([("cat", OneHotEncoder(drop="first", sparse_output=False), ["city", "member"]),
                                 ("gone", "drop", ["code"]),
@@ -244,3 +273,61 @@ def _fitted_transformer(variant: str, seed: int):
     else:
         raise ValueError(variant)
     return ct.fit(frame), frame
+
+
+# ---------------------------------------------------------------------------- types, as returned (issue 18)
+def strict_type(value, _depth: int = 0) -> str:
+    """The type of ``value`` as the student's code returned it, items included: ``"list[str]"``,
+    ``"list[list[str]]"``, ``"ndarray[float64]"``, ``"ndarray[<U7]"``, ``"dict[str:float]"``, ``"float"``.
+    (``coerce`` turns lists and arrays alike into plain data; a stated type is checked on this.)"""
+    if isinstance(value, np.ndarray):
+        return f"ndarray[{value.dtype.str.lstrip('<>|=') if value.dtype.kind in 'USO' else value.dtype.name}]"
+    if _depth < 3 and isinstance(value, (list, tuple)):
+        items = sorted({strict_type(v, _depth + 1) for v in value[:200]})
+        return f"{type(value).__name__}[{'|'.join(items)}]"
+    if _depth < 3 and isinstance(value, dict):
+        keys = sorted({strict_type(k, _depth + 1) for k in value})
+        vals = sorted({strict_type(v, _depth + 1) for v in value.values()})
+        return f"dict[{'|'.join(keys)}:{'|'.join(vals)}]"
+    return type(value).__name__
+
+
+class TypedMethod(CallMethod):
+    """:class:`CallMethod`, returning ``(strict_type(result), result)``."""
+
+    def __call__(self, result, call_kwargs):
+        out = super().__call__(result, call_kwargs)
+        return None if out is None else (strict_type(out), out)
+
+
+class Typed:
+    """The result and :func:`strict_type` of it (and of its items when it is a tuple)."""
+
+    def __call__(self, result, call_kwargs):
+        items = tuple(strict_type(v) for v in result) if isinstance(result, tuple) else ()
+        return result, strict_type(result), items
+
+
+class SurrogateReport(SurrogateProbe):
+    """:class:`SurrogateProbe`, plus whether the final estimator is the scikit-learn class its name says
+    (not a look-alike defined in the notebook) and the type of the fidelity as returned."""
+
+    def __call__(self, result, call_kwargs):
+        predictions, fidelity, name, seen = super().__call__(result, call_kwargs)
+        import sklearn.linear_model
+        import sklearn.tree
+        final = result[0].steps[-1][1] if hasattr(result[0], "steps") else result[0]
+        real = {"DecisionTreeRegressor": sklearn.tree.DecisionTreeRegressor,
+                "LinearRegression": sklearn.linear_model.LinearRegression,
+                "SGDRegressor": sklearn.linear_model.SGDRegressor}.get(name)
+        genuine = real is not None and type(final) is real
+        return predictions, fidelity, name, seen, "yes" if genuine else "no", type(fidelity).__name__
+
+
+class ExplainerReport(ExplainRows):
+    """:class:`ExplainRows`, plus the explainer's module (``shap...`` for shap's own classes) and the type of
+    ``kind`` as returned."""
+
+    def __call__(self, result, call_kwargs):
+        out = super().__call__(result, call_kwargs)
+        return out + (type(result[0]).__module__, type(result[1]).__name__)

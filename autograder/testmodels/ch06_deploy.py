@@ -218,10 +218,72 @@ class LogRun(NewRun):
         return super().build_for(fn)
 
 
+def _strings(value, out, depth=0):
+    """Every string (dict keys too) and number inside parsed JSON, as text."""
+    if depth > 20:
+        return
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out.append(str(k))
+            _strings(v, out, depth + 1)
+    elif isinstance(value, list):
+        for v in value:
+            _strings(v, out, depth + 1)
+    elif value is not None:
+        out.append(str(value))
+
+
+def artifact_text(path: str, limit: int = 2_000_000) -> str:
+    """The text an artifact holds, read the way its format says (issue 18: never a grep of its bytes):
+    ``.npz``/``.npy`` through NumPy (array names and every string element: NumPy stores str as UTF-32),
+    ``.json`` parsed (its strings, escapes decoded), anything else decoded as UTF-8 (CSV, text, YAML)."""
+    lower = path.lower()
+    try:
+        if lower.endswith((".npz", ".npy")):
+            out = []
+            opened = np.load(path, allow_pickle=False) if lower.endswith(".npz") else _single(path)
+            with opened as data:
+                for key in data.files:
+                    out.append(str(key))
+                    array = data[key]
+                    if array.dtype.kind in "US":
+                        out += [str(v) for v in array.ravel().tolist()]
+            return "\n".join(out)
+        with open(path, "rb") as file:
+            raw = file.read(limit)
+        text = raw.decode("utf-8", errors="replace")
+        if lower.endswith(".json"):
+            import json
+
+            out = []
+            _strings(json.loads(text), out)
+            return "\n".join(out)
+        return text
+    except Exception:  # noqa: BLE001 - an unreadable artifact holds no readable text
+        return ""
+
+
+class _single:
+    """``np.load`` of one ``.npy`` array as a one-entry ``.npz``-like mapping (a context manager)."""
+
+    def __init__(self, path):
+        self.array = np.load(path, allow_pickle=False)
+        self.files = ["array"]
+
+    def __getitem__(self, key):
+        return self.array
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
 class AfterLog:
     """Read what ``log_explanation`` left behind, beside the student's code: ``(returned value (the
-    run id, or the type's name), the test run's id, the run's artifact files (paths), all artifact
-    bytes and the run's tags and params as text, what the student's own ``load_explanation`` reads
+    run id, or the type's name), the test run's id, the run's artifact files (paths), the text of every
+    artifact read as its format says (:func:`artifact_text`) and the run's tags and params, what the student's own ``load_explanation`` reads
     back (see :class:`ReadExplanation`; the error's text if it raised), the explanation's global and
     local values after the call)``."""
 
@@ -239,8 +301,7 @@ class AfterLog:
             for name in names:
                 path = os.path.join(folder, name)
                 files.append(os.path.relpath(path, root))
-                with open(path, "rb") as file:
-                    text.append(file.read(2_000_000).decode("latin-1"))
+                text.append(artifact_text(path))
         text += [f"{k}={v}" for k, v in {**info.data.tags, **info.data.params}.items() if not k.startswith("mlflow.")]
         namespace = self.run.namespace
         reader = namespace.get("load_explanation")
@@ -386,3 +447,20 @@ class ScoreReader:
                 plain(values), [str(n) for n in names] if isinstance(names, (list, tuple, np.ndarray)) else None,
                 float(getattr(explainer, "calls", -1)), float(getattr(model, "calls", -1)),
                 float(getattr(explainer, "rows_seen", -1)))
+
+
+_WORDS = ["zinc", "beta", "omega", "alpha", "mu", "kappa", "delta", "sigma", "gamma", "tau", "eta", "rho", "chi",
+          "psi", "nu", "pi", "xi", "iota", "phi", "theta", "upsilon", "lambda", "epsilon", "omicron"]
+
+
+def tied_case(seed: int, n_features: int = 24, n_rows: int = 3, expected=0.25 + 1 / 7):
+    """An explanation of more than 16 features whose |global values| take three values only (big groups of
+    ties, where NumPy's default sort is not stable) and whose names are NOT in alphabetical order (sorting
+    tied names by name differs from keeping the feature order). Full-precision local values, and row 1
+    ties features 2 and 4."""
+    rng = np.random.default_rng(seed)
+    names = [f"{word}_{seed}" for word in _WORDS[:n_features]]
+    global_values = rng.choice([0.5, 1.0, 2.0], size=n_features) * np.where(rng.random(n_features) < 0.4, -1, 1)
+    values = rng.normal(size=(n_rows, n_features)) * np.linspace(1, 3, n_features) + 1 / 3
+    values[1, 2] = values[1, 4] = 0.875
+    return CheckExplanation(names, global_values, values, expected, "shap.TreeExplainer (ties)")
