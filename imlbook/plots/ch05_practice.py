@@ -32,26 +32,39 @@ def _subset_note(shown: int, total: int) -> str:
 
 def plot_global_importance(names: Sequence[str], values: Sequence[float], top_k: Optional[int] = 10,
                            value_label: str = "mean |attribution|", title: str = "Global importance",
-                           rows_note: str = ""):
+                           rows_note: str = "", errors: Optional[Sequence[float]] = None, ax=None):
     """Horizontal bars of the ``top_k`` largest ``|values|``, most important on top.
 
     Non-negative importances are drawn in grey; signed values (a permutation importance can be
     negative) in red (positive) and blue (negative). ``rows_note`` says on which rows the values
-    were computed and is appended to the title.
+    were computed and is appended to the title. ``errors`` (one per value, e.g. the standard
+    deviation of a permutation importance over its repeats) are drawn as ± whiskers. ``ax``: draw
+    into these axes instead of a new figure (e.g. two rankings side by side).
     """
     values = np.asarray(values, dtype=float)
     names = list(names)
     order = _top(values, top_k)
-    fig, ax = plt.subplots(figsize=(6.5, 0.35 * len(order) + 1.4))
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.5, 0.35 * len(order) + 1.4))
+    else:
+        fig = ax.figure
     signed = bool((values < 0).any())
     colours = style.signed_colours(values[order]) if signed else [style.NEUTRAL] * len(order)
-    ax.barh(np.arange(len(order))[::-1], values[order], color=colours)
+    whiskers = None if errors is None else np.asarray(errors, dtype=float)[order]
+    ax.barh(np.arange(len(order))[::-1], values[order], color=colours, xerr=whiskers,
+            error_kw={"ecolor": "k", "elinewidth": 1, "capsize": 2},
+            label=None if errors is None else "± 1 standard deviation")
     ax.set_yticks(np.arange(len(order))[::-1], [names[j] for j in order])
     ax.axvline(0, color="k", lw=0.8)
     ax.set_xlabel(value_label)
     ax.set_title(title + _subset_note(len(order), len(values)) + (f"\n{rows_note}" if rows_note else ""))
     if signed:
         style.signed_legend(ax, up="raises the score", down="lowers it")
+    if errors is not None:
+        from matplotlib.lines import Line2D
+        handles = ax.get_legend().legend_handles if ax.get_legend() else []
+        handles = list(handles) + [Line2D([], [], color="k", lw=1, marker="|", label="± 1 standard deviation")]
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.tight_layout()
     return fig
 
