@@ -75,6 +75,14 @@ def check_claims(text):
     corr = dict(re.findall(r"(age|education\.num|capital\.gain|hours\.per\.week) (-?[\d.]+)", text.split("per-feature correlation")[1].split("\n")[0]))
     assert all(float(c) > 0.9 for c in corr.values()) and len(corr) == 4, corr
     assert number(r"largest \|difference\|: ([\d.]+)", text) < 0.1
+    # ... and a low correlation comes with a spread of the feature's values no larger than the noise (measured:
+    # sex_Male 0.236 with spread 0.0048 against a mean gap of 0.0056; the others 0.98-0.999 with spreads 6 to
+    # 35 times their gap)
+    spread = {name: (float(c), float(sd), float(gap)) for name, c, sd, gap in re.findall(
+        r"^(\S+) +correlation (-?[\d.]+): spread of its values ([\d.]+), mean \|shap - yours\| ([\d.]+)", text, re.M)}
+    assert len(spread) == 6, spread
+    for name, (c, sd, gap) in spread.items():
+        assert (c > 0.9 and sd > 3 * gap) or (c < 0.9 and sd < 3 * gap), (name, c, sd, gap)
 
     # answer_grouped: marital.status first, occupation 4th once grouped; its best dummy ranks far lower
     assert re.search(r"^grouped: marital\.status [\d.]+, \S+ [\d.]+, \S+ [\d.]+, occupation ", text, re.M), text
