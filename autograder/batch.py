@@ -469,7 +469,9 @@ def grade_batch(paths: Iterable[Path], out: Path, jobs: Optional[int] = None, ch
 
     ``grade_fn`` (default :func:`autograder.grade.grade_notebook`) and ``guard`` are for tests.
     Raises :class:`autograder.sandbox.SandboxUnavailable` if ``limits.isolation == "namespace"``
-    cannot be provided, and ``KeyboardInterrupt`` after writing what was finished.
+    cannot be provided, :class:`autograder.sandbox.UnisolatedBatch` if neither namespaces nor a separate user
+    are available and ``limits.isolation`` is not ``"none"``, and ``KeyboardInterrupt`` after writing what was
+    finished.
     """
     # Never the workbook itself, never a folder of other files (unless ``force``); relative: from the cwd.
     out = outdirs.claim_folder(out, GRADED_MARKER, "the grader", allow_foreign=force,
@@ -484,6 +486,7 @@ def grade_batch(paths: Iterable[Path], out: Path, jobs: Optional[int] = None, ch
     limits = dataclasses.replace(limits, hide_paths=tuple(sorted(set(limits.hide_paths) | hide)))
     result = BatchResult()
     result.isolation = sandbox.probe(limits)
+    sandbox.refuse_unisolated(limits)  # no namespaces, no separate user: only with --isolation none
     isolated = result.isolation.startswith("namespaces")
     guard = guard or GraderGuard(restore=not isolated)
     jobs = max(1, jobs or os.cpu_count() or 1)
