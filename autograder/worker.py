@@ -525,6 +525,8 @@ def _student_side(req_fd: int, resp_fd: int, cfg: dict, jail: bool) -> None:
             _send_json(resp_fd, {"kind": "jail_failed", "why": f"{type(exc).__name__}: {exc}"[:300]})
             os._exit(70)
     if cfg.get("mode") == "user":
+        import numpy  # noqa: F401 - what serve() needs, imported while the grader's files are still readable
+        from autograder import checks, remote, wire  # noqa: F401
         _become_user(cfg)
     notes += _apply_limits(cfg, jail)
     _isolate_stdio()
