@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -50,7 +51,9 @@ def cmd_grade(args) -> int:
                 return 0
             data = report.gradescope()
             data["extra_data"]["isolation"] = sandbox.isolation_description(limits)
-            results.write_text(json.dumps(data, indent=2), encoding="utf-8")
+            tmp = results.with_name(f".{results.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+            os.replace(tmp, results)  # a new file: never one that student code could have made beforehand
             print(f"results written to {results}")
             return 0
         out = outdirs.resolve(args.out or "graded")

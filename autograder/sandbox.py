@@ -156,8 +156,11 @@ def refuse_unisolated(limits: Limits) -> None:
         raise UnisolatedBatch(
             f"neither user namespaces nor a separate user are available here ({_namespace_problem or 'unknown'}; "
             f"{users.problem or 'the grader does not run as root'}): student code would run as this user, able to "
-            f"read the hidden checks and rewrite other students' results. Run the grader as root (it then runs "
-            f"student code as a user of its own), or pass --isolation none to grade anyway.")
+            f"read the hidden checks and rewrite other students' results. "
+            + ("Install Python and the grader where other users can read them (student code then runs as a user "
+               "of its own)" if os.geteuid() == 0 else "Run the grader as root (it then runs student code as a "
+                                                       "user of its own)")
+            + ", or pass --isolation none to grade anyway.")
 
 
 def _disable_namespaces(why: str) -> None:
@@ -386,10 +389,15 @@ class _Users:
         return self._lookup(n)
 
     def available(self) -> bool:
-        """Root, and the first sandbox user exists or can be made."""
+        """Root, Python and the grader readable by other users, and the first sandbox user exists or can be made."""
         if not sys.platform.startswith("linux") or os.geteuid() != 0:
             return False
         with self.lock:
+            unreadable = next((p for p in _needed_by_workers() if not _readable_by_others(p)), None)
+            if unreadable is not None:
+                self.problem = (f"{unreadable} is not readable by other users, so a separate user could not run "
+                                f"Python there")
+                return False
             if self._lookup(0) is not None:
                 return True
             return not self.problem and self._create(0) is not None
@@ -416,6 +424,28 @@ class _Users:
 
 
 users = _Users()
+
+
+def _needed_by_workers() -> List[str]:
+    """What a worker running as another user must read: Python's standard library, its packages, the grader."""
+    import sysconfig
+    paths = [sysconfig.get_paths().get(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")]
+    paths += [os.path.join(str(PACKAGE_ROOT), name) for name in VISIBLE_IN_REPO]
+    return [p for p in dict.fromkeys(paths) if p and os.path.exists(p)]
+
+
+def _readable_by_others(path: str) -> bool:
+    """Every folder above ``path`` lets others through, and ``path`` lets them read (and enter, a folder)."""
+    path = os.path.realpath(path)
+    try:
+        parts = path.split(os.sep)
+        for i in range(1, len(parts)):
+            if not os.stat(os.sep.join(parts[:i]) or os.sep).st_mode & 0o001:
+                return False
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return bool(mode & 0o004) and (not os.path.isdir(path) or bool(mode & 0o001))
 
 
 def protect_paths(paths) -> List[str]:
