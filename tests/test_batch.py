@@ -350,3 +350,16 @@ def test_a_batch_without_namespaces_or_a_separate_user_is_refused_unless_asked(t
     data = json.loads(batch[0][1].read_text())
     assert data["score"] == sum(max_points(ex) for ex in chapters()["ch01_pdp_ice"])
     assert data["extra_data"]["isolation"].startswith("process limits only")
+
+
+def test_students_whose_names_differ_only_in_unsafe_characters_keep_their_own_results(tmp_path):
+    """``a b`` and ``a_b`` would share the folder ``a_b``: the second one's results replaced the first's."""
+    make_submission(tmp_path / "subs" / "a b", "ch01_pdp_ice")
+    stub_submission(tmp_path / "subs" / "a_b", "ch01_pdp_ice")
+    batch = grade_batch([tmp_path / "subs"], tmp_path / "out", jobs=1, limits=FAST, quiet=True)
+    scores = {s.student: json.loads(p.read_text())["score"] for s, p in batch}
+    assert scores == {"a b": sum(max_points(ex) for ex in chapters()["ch01_pdp_ice"]), "a_b": 0}
+    assert len({p for _, p in batch}) == 2
+    with open(tmp_path / "out" / "grades.csv", newline="") as fh:
+        rows = {r["student"]: float(r["total"]) for r in csv.DictReader(fh)}
+    assert rows == scores
