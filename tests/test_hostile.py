@@ -915,3 +915,27 @@ def test_forked_workers_are_fresh_and_end_like_new_ones(tmp_path):
     timing = report.gradescope()["extra_data"]["timing"]
     assert report.score == TOTAL and timing["forked_workers"] == timing["workers"] == 1
     assert all(isinstance(t["extra_data"]["seconds"], float) for t in report.gradescope()["tests"] if t["max_score"])
+
+
+def test_a_late_fork_server_reply_never_names_another_workers_process(tmp_path):
+    """A spawn that gave up waiting (a busy machine) must not hand its late reply to the next worker: that
+    worker would poll and kill the wrong process. The late child is killed, the next worker gets its own pid."""
+    limits = Limits(memory_bytes=1 * GIB, isolation="none")
+    env = sandbox.worker_env(str(tmp_path))
+    template = sandbox._template_for(("numpy",), env)
+    if template is None:
+        pytest.skip("the fork server is not usable here")
+    req_r, req_w = os.pipe()
+    resp_r, resp_w = os.pipe()
+    with pytest.raises(OSError):
+        template.spawn(req_r, resp_w, {"mode": "none", "workdir": str(tmp_path)}, env, str(tmp_path), timeout=0)
+    for fd in (req_r, req_w, resp_r, resp_w):
+        os.close(fd)
+    source = "def pid():\n    import os\n    return float(os.getpid())"
+    worker = sandbox.Worker(source, limits, time.monotonic() + 60, preload=("numpy",))
+    try:
+        assert worker.forked
+        assert float(worker.call("pid", {}, time.monotonic() + 20, "timed out")["value"]) == worker.proc.pid
+    finally:
+        worker.close()
+    assert not template.replies and not template.abandoned  # the late reply was consumed, its child killed
