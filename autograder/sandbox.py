@@ -261,6 +261,19 @@ def _stat(pid: str) -> Optional[Tuple[int, float, int]]:
         return None
 
 
+def _pss(pid: int) -> Optional[int]:
+    """Proportional resident memory of a process (bytes): pages shared with others (a worker forked from the
+    fork server's template shares its libraries) count by their share, not once per process."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def _real_uid(pid: str) -> Optional[int]:
     try:
         with open(f"/proc/{pid}/status", "rb") as fh:
@@ -278,7 +291,7 @@ def pids_of_user(uid: int) -> List[int]:
 
 
 def submission_usage(root: Optional[int], uid: Optional[int] = None) -> Tuple[float, int, int]:
-    """(CPU seconds, resident bytes, processes) of a submission: every process of ``uid`` when the
+    """(CPU seconds, resident bytes (proportional set size where readable), processes) of a submission: every process of ``uid`` when the
     submission has a user of its own, else ``root`` and its descendants (in namespace mode the jail's PID 1
     adopts every orphan, so a daemon stays in the tree)."""
     if not sys.platform.startswith("linux"):
@@ -301,7 +314,11 @@ def submission_usage(root: Optional[int], uid: Optional[int] = None) -> Tuple[fl
                 todo += children.get(pid, [])
     else:
         chosen = set(table)
-    return (sum(table[p][1] for p in chosen), sum(table[p][2] for p in chosen), len(chosen))
+    memory = 0
+    for pid in chosen:
+        pss = _pss(pid)
+        memory += table[pid][2] if pss is None else pss
+    return sum(table[p][1] for p in chosen), memory, len(chosen)
 
 
 def kill_user(uid: int, rounds: int = 50) -> int:
@@ -503,7 +520,7 @@ def memory_method() -> str:
     global _memory_method
     if _memory_method is None:
         _memory_method = ("cgroup v2 memory.max" if _cgroup_parent() else
-                          f"a watchdog summing the resident memory of the submission's processes every "
+                          f"a watchdog summing the resident memory (PSS) of the submission's processes every "
                           f"{POLL_S:g} s") + ", plus RLIMIT_AS per process"
     return _memory_method
 
