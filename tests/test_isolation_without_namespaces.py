@@ -93,10 +93,13 @@ def grader(room: Path, *args, timeout: int = 300) -> subprocess.CompletedProcess
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
 
-def sandbox_users_processes() -> list:
-    import pwd
-    uids = [u.pw_uid for u in pwd.getpwall() if u.pw_name.startswith(sandbox.users.prefix)]
-    return [pid for uid in uids for pid in sandbox.pids_of_user(uid)]
+def daemon_processes(public: Path) -> list:
+    """The daemons (each noted its pid and uid in ``public``) still running. (Not every process of their user:
+    once the grader has released the user, another grader on the machine may be using it.)"""
+    started = {int(p.name.split("-", 1)[1]): int(p.read_text()) for p in public.iterdir()
+               if p.name.startswith("started-")}
+    assert started and 0 not in started.values(), started
+    return [pid for pid, uid in started.items() if pid in sandbox.pids_of_user(uid)]
 
 
 # ----------------------------------------------------------------------------
@@ -130,7 +133,7 @@ def daemon(targets, public: Path, forged: dict) -> str:
                 os.setsid()
                 if os.fork() == 0:
                     with open(os.path.join({str(public)!r}, "started-%d" % os.getpid()), "w") as fh:
-                        fh.write("daemon")
+                        fh.write(str(os.getuid()))
                     end = time.time() + 20
                     while time.time() < end:
                         for i, target in enumerate({[str(t) for t in targets]!r}):
@@ -178,7 +181,7 @@ def test_one_notebook_hidden_checks_unreadable_and_results_unforgeable(room, tmp
     assert messages and all("SEEN PermissionError, PermissionError, PermissionError" in m for m in messages), messages
     assert any(p.name.startswith("started-") for p in public.iterdir()), "the daemon did start"
     wait_for_daemon_window()
-    assert not sandbox_users_processes(), "every process of the sandbox user was killed"
+    assert not daemon_processes(public), "every process of the sandbox user was killed"
     # In a folder anyone may write, the daemon could write results.json while the notebook was graded (its
     # notes say so); the grader killed it, then replaced that file with a new one, which stays the grader's.
     assert results.stat().st_uid == 0
@@ -199,11 +202,13 @@ def test_a_daemon_cannot_rewrite_other_students_results_in_a_batch(room):
     before = {t: t.read_bytes() for t in targets}
     assert any(p.name.startswith("started-") for p in public.iterdir()), "the daemon did start"
     wait_for_daemon_window()
-    assert not sandbox_users_processes()
+    assert not daemon_processes(public)
     assert not any(p.name.startswith("forged-") for p in public.iterdir())
     assert {t: t.read_bytes() for t in targets} == before
     scores = {s: json.loads((out / s / CH / "results.json").read_text())["score"] for s in ("bob", "carol", "mallory")}
-    assert scores == {"bob": FULL, "carol": 0, "mallory": FULL - max_points("global_importance")}
+    mallory = json.loads((out / "mallory" / CH / "results.json").read_text())
+    assert scores == {"bob": FULL, "carol": 0, "mallory": FULL - max_points("global_importance")}, \
+        [(t["name"], t["output"][:200]) for t in mallory["tests"] if t["score"] < t["max_score"]]
     rows = (out / "grades.csv").read_text().splitlines()
     assert any(r.startswith(f"bob,{FULL:.1f}") for r in rows) and any(r.startswith("carol,0.0") for r in rows)
     assert not (out.stat().st_mode & 0o007) and not (subs.stat().st_mode & 0o007), "others' permissions taken off"
@@ -240,7 +245,22 @@ def test_gradescope_run_autograder_as_root_without_namespaces(room, tmp_path):
     assert shap and all("SEEN PermissionError, PermissionError" in t["output"] for t in shap), shap[0]["output"]
     assert any(p.name.startswith("started-") for p in public.iterdir()), "the daemon did start"
     wait_for_daemon_window()
-    assert not sandbox_users_processes()
+    assert not daemon_processes(public)
     assert not any(p.name.startswith("forged-") for p in public.iterdir())
     assert json.loads(results.read_text()) == data
     assert data["score"] == max_points("kernel_shap")
+
+
+def test_two_grader_processes_never_share_a_sandbox_user():
+    """A user is reserved across processes (a lock file): a second batch on the machine takes another one, so
+    neither kills the other's workers when it cleans up by uid."""
+    first = sandbox.users.acquire()
+    try:
+        other = subprocess.run([sys.executable, "-c", "from autograder import sandbox; "
+                                "print(sandbox.users.acquire()[0])"], cwd=ROOT, capture_output=True, text=True,
+                               timeout=120)
+        assert other.returncode == 0, other.stderr
+        assert int(other.stdout) != first[0]
+    finally:
+        sandbox.users.release(first[0])
+    assert first[0] not in sandbox.users.busy and first[0] not in sandbox.users.held
