@@ -152,6 +152,9 @@ class UnisolatedBatch(RuntimeError):
 def refuse_unisolated(limits: Limits) -> None:
     """Raise :class:`UnisolatedBatch` when a batch would run without namespaces or a separate user and the
     instructor did not pass ``isolation="none"`` explicitly (``--isolation none``)."""
+    if limits.isolation == "user" and not users.available():
+        raise UnisolatedBatch(f"--isolation user needs a grader running as root that can create users and whose "
+                              f"Python other users can read ({users.problem or 'not root'})")
     if _mode(limits) == "none" and limits.isolation != "none":
         raise UnisolatedBatch(
             f"neither user namespaces nor a separate user are available here ({_namespace_problem or 'unknown'}; "
@@ -244,7 +247,8 @@ def _jail_config(workdir: str, newroot: str, limits: Limits) -> Dict[str, Any]:
 # ----------------------------------------------------------------------------
 _CLK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-POLL_S = 0.1  # how often the grader measures a running submission's CPU time and memory
+POLL_S = 0.1      # how often the grader measures a running submission's CPU time and memory, at first...
+POLL_MAX_S = 0.5  # ...then less often during a long call (every measurement reads /proc)
 
 
 def _stat(pid: str) -> Optional[Tuple[int, float, int]]:
@@ -297,28 +301,52 @@ def submission_usage(root: Optional[int], uid: Optional[int] = None) -> Tuple[fl
     if not sys.platform.startswith("linux"):
         return 0.0, 0, 0
     table: Dict[int, Tuple[int, float, int]] = {}
-    for name in os.listdir("/proc"):
-        if name.isdigit() and (uid is None or _real_uid(name) == uid):
-            st = _stat(name)
-            if st is not None:
-                table[int(name)] = st
-    if uid is None:
-        children: Dict[int, List[int]] = {}
-        for pid, (ppid, _, _) in table.items():
-            children.setdefault(ppid, []).append(pid)
-        chosen, todo = set(), [root] if root in table else []
+    if uid is None and root is not None and _has_children_files():
+        todo = [root]  # walk the tree through /proc/PID/task/TID/children: a few files, not all of /proc
         while todo:
             pid = todo.pop()
-            if pid not in chosen:
-                chosen.add(pid)
-                todo += children.get(pid, [])
-    else:
+            st = _stat(str(pid)) if pid not in table else None
+            if st is None:
+                continue
+            table[pid] = st
+            try:
+                tasks = os.listdir(f"/proc/{pid}/task")
+            except OSError:
+                continue
+            for tid in tasks:
+                try:
+                    with open(f"/proc/{pid}/task/{tid}/children", "rb") as fh:
+                        todo += [int(c) for c in fh.read().split()]
+                except (OSError, ValueError):
+                    pass
         chosen = set(table)
+    else:
+        for name in os.listdir("/proc"):
+            if name.isdigit() and (uid is None or _real_uid(name) == uid):
+                st = _stat(name)
+                if st is not None:
+                    table[int(name)] = st
+        if uid is None:
+            children: Dict[int, List[int]] = {}
+            for pid, (ppid, _, _) in table.items():
+                children.setdefault(ppid, []).append(pid)
+            chosen, todo = set(), [root] if root in table else []
+            while todo:
+                pid = todo.pop()
+                if pid not in chosen:
+                    chosen.add(pid)
+                    todo += children.get(pid, [])
+        else:
+            chosen = set(table)
     memory = 0
     for pid in chosen:
         pss = _pss(pid)
         memory += table[pid][2] if pss is None else pss
     return sum(table[p][1] for p in chosen), memory, len(chosen)
+
+
+def _has_children_files() -> bool:
+    return os.path.exists(f"/proc/{os.getpid()}/task/{os.getpid()}/children")
 
 
 def kill_user(uid: int, rounds: int = 50) -> int:
@@ -552,7 +580,7 @@ def memory_method() -> str:
     if _memory_method is None:
         _memory_method = ("cgroup v2 memory.max" if _cgroup_parent() else
                           f"a watchdog summing the resident memory (PSS) of the submission's processes every "
-                          f"{POLL_S:g} s") + ", plus RLIMIT_AS per process"
+                          f"{POLL_S:g}-{POLL_MAX_S:g} s") + ", plus RLIMIT_AS per process"
     return _memory_method
 
 
@@ -1110,12 +1138,14 @@ class Worker:
         :class:`_CpuSpent` once the submission's processes used ``cpu_until`` CPU seconds, :class:`_MemorySpent`
         when together they hold more than the memory cap."""
         import select
+        interval = POLL_S / 2
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise wire.ChannelTimeout()
+            interval = min(interval * 2, POLL_MAX_S)
             try:
-                ready, _, _ = select.select([self._resp_r], [], [], min(left, POLL_S))
+                ready, _, _ = select.select([self._resp_r], [], [], min(left, interval))
             except (OSError, ValueError):
                 return  # a closed channel: the read says so
             if ready:

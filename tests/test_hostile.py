@@ -928,7 +928,7 @@ def test_a_late_fork_server_reply_never_names_another_workers_process(tmp_path):
     req_r, req_w = os.pipe()
     resp_r, resp_w = os.pipe()
     with pytest.raises(OSError):
-        template.spawn(req_r, resp_w, {"mode": "none", "workdir": str(tmp_path)}, env, str(tmp_path), timeout=0)
+        template.spawn(req_r, resp_w, {"mode": "none", "workdir": str(tmp_path)}, env, str(tmp_path), timeout=-1)
     for fd in (req_r, req_w, resp_r, resp_w):
         os.close(fd)
     source = "def pid():\n    import os\n    return float(os.getpid())"
