@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -51,7 +52,9 @@ def cmd_grade(args) -> int:
                 return 0
             data = report.gradescope()
             data["extra_data"]["isolation"] = sandbox.isolation_description(limits)
-            results.write_text(json.dumps(data, indent=2), encoding="utf-8")
+            tmp = results.with_name(f".{results.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+            os.replace(tmp, results)  # a new file: never one that student code could have made beforehand
             print(f"results written to {results}")
             for path in _write_feedback(report, results, args.feedback):
                 print(f"feedback written to {path}")
@@ -64,6 +67,9 @@ def cmd_grade(args) -> int:
         return 2
     except sandbox.SandboxUnavailable as exc:
         print(f"error: --isolation namespace is not available on this machine: {exc}", file=sys.stderr)
+        return 2
+    except sandbox.UnisolatedBatch as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -212,15 +218,20 @@ def main(argv=None) -> int:
     g.add_argument("--force", action="store_true",
                    help="grade again even if results exist for the same notebook; write into a non-empty --out the "
                         "grader did not make (nothing in it is deleted); replace an existing --results file")
-    g.add_argument("--exercise-timeout", type=float, default=Limits.exercise_s, help="seconds per exercise")
-    g.add_argument("--notebook-timeout", type=float, default=Limits.notebook_s, help="seconds per notebook")
-    g.add_argument("--memory-gib", type=float, default=Limits.memory_bytes / GIB, help="memory cap per worker")
+    g.add_argument("--exercise-timeout", type=float, default=Limits.exercise_s,
+                   help="CPU seconds per exercise (the wall clock is only a backstop against code that waits)")
+    g.add_argument("--notebook-timeout", type=float, default=Limits.notebook_s, help="CPU seconds per notebook")
+    g.add_argument("--memory-gib", type=float, default=Limits.memory_bytes / GIB,
+                   help="memory cap of one submission's processes together (cgroup v2 memory.max where the grader "
+                        "may create one, else a watchdog summing their resident memory; the report says which)")
     g.add_argument("--feedback", choices=["md", "html", "both"], default=None,
                    help="per-student feedback file: feedback.md, feedback.html or both (default: md for a "
                         "batch; for one notebook, written beside --results only when asked)")
-    g.add_argument("--isolation", choices=["auto", "namespace", "none"], default="auto",
-                   help="auto: Linux namespaces where available, else process limits only (default); "
-                        "namespace: refuse to grade without them; none: process limits only")
+    g.add_argument("--isolation", choices=["auto", "namespace", "user", "none"], default="auto",
+                   help="auto: Linux namespaces where available, else (grader running as root) a separate "
+                        "unprivileged user per submission, else process limits only, which a batch refuses "
+                        "(default); namespace: refuse to grade without them; user: the separate user; none: "
+                        "process limits only (student code can read the hidden checks: say so explicitly)")
     g.set_defaults(fn=cmd_grade)
     ls = sub.add_parser("list", help="list chapters, exercises and points")
     ls.set_defaults(fn=cmd_list)

@@ -172,8 +172,18 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_.@" else "_" for c in name).lstrip(".") or "_"
 
 
+def _student_folder(student: str) -> str:
+    """The folder name of a student: the name itself when it is safe, else its safe form plus a hash of the
+    name, so that two students whose names differ only in unsafe characters ("a b", "a_b", "a/b") never share
+    a folder (one's results would replace the other's)."""
+    safe = _safe(student)
+    if safe == student:
+        return safe
+    return f"{safe}-{hashlib.sha256(student.encode('utf-8', 'surrogateescape')).hexdigest()[:8]}"
+
+
 def _result_dir(out: Path, student: str, chapter: str) -> Path:
-    return out / _safe(student) / _safe(chapter)
+    return out / _student_folder(student) / _safe(chapter)
 
 
 def checks_fingerprint(chapter: Optional[str], include_hidden: bool) -> str:
@@ -191,7 +201,7 @@ def checks_fingerprint(chapter: Optional[str], include_hidden: bool) -> str:
 def already_graded(out: Path, sub: Submission, include_hidden: bool = True) -> Optional[Path]:
     """The results.json of a previous run on the very same notebook with the same checks, if any."""
     sha = _sha256(sub.notebook)
-    student_dir = out / _safe(sub.student)
+    student_dir = out / _student_folder(sub.student)
     for results in student_dir.glob(f"*/{RESULTS}"):
         try:
             extra = json.loads(results.read_text(encoding="utf-8")).get("extra_data", {})
@@ -471,7 +481,9 @@ def grade_batch(paths: Iterable[Path], out: Path, jobs: Optional[int] = None, ch
 
     ``grade_fn`` (default :func:`autograder.grade.grade_notebook`) and ``guard`` are for tests.
     Raises :class:`autograder.sandbox.SandboxUnavailable` if ``limits.isolation == "namespace"``
-    cannot be provided, and ``KeyboardInterrupt`` after writing what was finished.
+    cannot be provided, :class:`autograder.sandbox.UnisolatedBatch` if neither namespaces nor a separate user
+    are available and ``limits.isolation`` is not ``"none"``, and ``KeyboardInterrupt`` after writing what was
+    finished.
     """
     # Never the workbook itself, never a folder of other files (unless ``force``); relative: from the cwd.
     out = outdirs.claim_folder(out, GRADED_MARKER, "the grader", allow_foreign=force,
@@ -486,6 +498,7 @@ def grade_batch(paths: Iterable[Path], out: Path, jobs: Optional[int] = None, ch
     limits = dataclasses.replace(limits, hide_paths=tuple(sorted(set(limits.hide_paths) | hide)))
     result = BatchResult()
     result.isolation = sandbox.probe(limits)
+    sandbox.refuse_unisolated(limits)  # no namespaces, no separate user: only with --isolation none
     isolated = result.isolation.startswith("namespaces")
     guard = guard or GraderGuard(restore=not isolated)
     jobs = max(1, jobs or os.cpu_count() or 1)

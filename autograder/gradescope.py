@@ -256,6 +256,13 @@ fi
 "$ROOT/venv/bin/python" -m pip install --no-cache-dir --disable-pip-version-check --upgrade pip
 "$ROOT/venv/bin/python" -m pip install --no-cache-dir --disable-pip-version-check \
     -r "$HERE/requirements.txt" -c "$HERE/constraints.txt"
+# Without user namespaces (Docker's default seccomp profile, which Gradescope uses) the grader runs student
+# code as this unprivileged user; the hidden checks and answers are not readable by it.
+if ! id -u imlbook-sb0 >/dev/null 2>&1; then
+  useradd --system --no-create-home --user-group --shell /usr/sbin/nologin --home-dir /nonexistent imlbook-sb0 \
+    || echo "setup.sh: could not create the user imlbook-sb0; the grader will try again when it runs" >&2
+fi
+chmod o-rwx "$HERE/autograder/hidden" "$HERE/autograder/answers" 2>/dev/null || true
 # Fail the build now, not at the first student: import the grader, the checks and every library above.
 cd "$HERE" && PYTHONPATH="$HERE" "$ROOT/venv/bin/python" -m autograder.gradescope selftest
 """
@@ -386,7 +393,7 @@ def grade_submission(root: Path, config: dict) -> dict:
     chosen, note = choose_notebook(notebooks, expected, submission)
     if chosen is None:
         return _problem_result(note, chapter=chapter)
-    limits = Limits(hide_paths=(str(root / "results"),))
+    limits = Limits(hide_paths=(str(root / "results"), str(root / "submission")))
     report = grade_notebook(chosen, chapter=chapter, include_hidden=True, limits=limits)
     data = report.gradescope()
     hidden_ids = {c.id for ex in report.results for c in exercise_checks(ex, True) if c.hidden}

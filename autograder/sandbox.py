@@ -23,6 +23,7 @@ Linux), ``"auto"`` falls back to process limits only and every report says so
 from __future__ import annotations
 
 import atexit
+import contextlib
 import dataclasses
 import json
 import os
@@ -53,15 +54,20 @@ SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", 
 
 @dataclasses.dataclass
 class Limits:
-    exercise_s: float = 30.0          # wall clock for all checks of one exercise
-    notebook_s: float = 300.0         # wall clock for a whole notebook
-    load_s: float = 60.0              # importing the notebook's imports and definitions
-    memory_bytes: int = 4 * GIB       # address space of the worker
+    exercise_s: float = 30.0          # CPU seconds of the submission's processes for all checks of one exercise
+    notebook_s: float = 300.0         # CPU seconds for a whole notebook
+    load_s: float = 60.0              # CPU seconds for importing the notebook's imports and definitions
+    memory_bytes: int = 4 * GIB       # the submission's processes together (and each one's address space)
     output_bytes: int = 16 * 1024 ** 2  # largest file the student's code may write (prints are discarded)
     disk_bytes: int = 256 * 1024 ** 2   # all files together: the working directory is a tmpfs this large (namespaces)
     processes: int = 64                 # processes the student's code may run at once (RLIMIT_NPROC, see worker)
     message_bytes: int = 64 * 1024 ** 2  # largest reply the grader reads from a worker
-    isolation: str = "auto"           # "auto" | "namespace" | "none"
+    isolation: str = "auto"           # "auto" | "namespace" | "user" | "none"
+    # Wall-clock backstop against code that hangs without using CPU (sleeping, blocked): a limit of c CPU
+    # seconds also stops after c * wall_factor + wall_extra_s seconds of waiting. A call stopped by this
+    # backstop is graded again once, alone, before it counts (see autograder.grade).
+    wall_factor: float = 3.0
+    wall_extra_s: float = 30.0
     # Start workers from a template process that already imported the chapter's WORKER_PRELOAD (a fork server);
     # IMLBOOK_FORK_SERVER=0 turns it off (each worker is then a fresh `python -m autograder.worker`).
     fork_server: bool = dataclasses.field(default_factory=lambda: os.environ.get("IMLBOOK_FORK_SERVER", "1") != "0")
@@ -69,6 +75,10 @@ class Limits:
 
     def describe_memory(self) -> str:
         return f"{self.memory_bytes / GIB:g} GiB"
+
+    def wall_s(self, cpu_s: float) -> float:
+        """The wall-clock backstop of a limit of ``cpu_s`` CPU seconds."""
+        return cpu_s * self.wall_factor + self.wall_extra_s
 
     def describe_disk(self) -> str:
         return f"{self.disk_bytes / 1024 ** 2:g} MB"
@@ -96,11 +106,15 @@ def isolation_description(limits: Optional[Limits] = None) -> str:
     """One line for reports: how student code was isolated."""
     limits = limits or Limits()
     mode = _mode(limits)
-    base = (f"separate process per submission, own temporary folder, "
-            f"{limits.describe_memory()} memory cap, {limits.exercise_s:g} s per exercise, "
-            f"{limits.notebook_s:g} s per notebook")
-    if mode == "namespace":
-        base += f", at most {limits.processes} processes, {limits.describe_disk()} of disk"
+    memory = (f"{limits.describe_memory()} memory cap for the submission's processes together "
+              f"({memory_method()})")
+    base = (f"separate process per submission, own temporary folder, {memory}, "
+            f"{limits.exercise_s:g} CPU s per exercise, {limits.notebook_s:g} CPU s per notebook "
+            f"(wall-clock backstop {limits.wall_factor:g}x + {limits.wall_extra_s:g} s)")
+    if mode in ("namespace", "user"):
+        base += f", at most {limits.processes} processes"
+        base += f", {limits.describe_disk()} of disk" if mode == "namespace" else \
+            f", disk not capped beyond {limits.output_bytes >> 20} MB per file"
     elif os.geteuid() != 0:
         base += f", at most {limits.processes} more processes, disk not capped beyond {limits.output_bytes >> 20} MB per file"
     else:
@@ -110,16 +124,46 @@ def isolation_description(limits: Optional[Limits] = None) -> str:
         extra = f" ({'; '.join(sorted(set(_jail_notes)))})" if _jail_notes else ""
         return (f"namespaces: read-only private file system without the course's solutions, hidden checks or "
                 f"other submissions, no network, own process tree, {who}{extra}; {base}")
-    why = _namespace_problem if limits.isolation == "auto" and _namespace_problem else "isolation='none'"
+    why = _namespace_problem if limits.isolation in ("auto", "user") and _namespace_problem else \
+        f"isolation={limits.isolation!r}"
+    if mode == "user":
+        return (f"separate user: student code runs as an unprivileged user of its own ({users.prefix}N, one per "
+                f"concurrent submission) that cannot read the hidden checks, answers, solutions, submissions or "
+                f"output folders, and every process of that user is killed before a result is written; "
+                f"network and the rest of the file system as for any local user ({why}); {base}")
     return f"process limits only, no file-system isolation ({why}); {base}"
 
 
 def _mode(limits: Limits) -> str:
+    """ "namespace", "user" (a separate unprivileged user per submission, root only) or "none"."""
     if limits.isolation == "none" or not sys.platform.startswith("linux"):
         return "none"
+    if limits.isolation == "user":
+        return "user"
     if limits.isolation == "auto" and _namespace_problem is not None:
-        return "none"
+        return "user" if users.available() else "none"
     return "namespace"
+
+
+class UnisolatedBatch(RuntimeError):
+    """A batch would run student code with process limits only; the instructor did not ask for that."""
+
+
+def refuse_unisolated(limits: Limits) -> None:
+    """Raise :class:`UnisolatedBatch` when a batch would run without namespaces or a separate user and the
+    instructor did not pass ``isolation="none"`` explicitly (``--isolation none``)."""
+    if limits.isolation == "user" and not users.available():
+        raise UnisolatedBatch(f"--isolation user needs a grader running as root that can create users and whose "
+                              f"Python other users can read ({users.problem or 'not root'})")
+    if _mode(limits) == "none" and limits.isolation != "none":
+        raise UnisolatedBatch(
+            f"neither user namespaces nor a separate user are available here ({_namespace_problem or 'unknown'}; "
+            f"{users.problem or 'the grader does not run as root'}): student code would run as this user, able to "
+            f"read the hidden checks and rewrite other students' results. "
+            + ("Install Python and the grader where other users can read them (student code then runs as a user "
+               "of its own)" if os.geteuid() == 0 else "Run the grader as root (it then runs student code as a "
+                                                       "user of its own)")
+            + ", or pass --isolation none to grade anyway.")
 
 
 def _disable_namespaces(why: str) -> None:
@@ -199,6 +243,435 @@ def _jail_config(workdir: str, newroot: str, limits: Limits) -> Dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------
+# The submission's processes: CPU time, memory, and killing them all
+# ----------------------------------------------------------------------------
+_CLK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+POLL_S = 0.1      # how often the grader measures a running submission's CPU time and memory, at first...
+POLL_MAX_S = 0.5  # ...then less often during a long call (every measurement reads /proc)
+
+
+def _stat(pid: str) -> Optional[Tuple[int, float, int]]:
+    """(ppid, CPU seconds of the process and its reaped children, resident bytes) from /proc/PID/stat."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return None
+    rest = data[data.rfind(b")") + 2:].split()
+    try:  # fields 4 (ppid), 14-17 (utime, stime, cutime, cstime), 24 (rss, pages): rest[n - 3]
+        return int(rest[1]), sum(int(x) for x in rest[11:15]) / _CLK, int(rest[21]) * _PAGE
+    except (IndexError, ValueError):
+        return None
+
+
+def _pss(pid: int) -> Optional[int]:
+    """Proportional resident memory of a process (bytes): pages shared with others (a worker forked from the
+    fork server's template shares its libraries) count by their share, not once per process."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _real_uid(pid: str) -> Optional[int]:
+    try:
+        with open(f"/proc/{pid}/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"Uid:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def pids_of_user(uid: int) -> List[int]:
+    """Every process whose real uid is ``uid``."""
+    return [int(p) for p in os.listdir("/proc") if p.isdigit() and _real_uid(p) == uid]
+
+
+def submission_usage(root: Optional[int], uid: Optional[int] = None) -> Tuple[float, int, int]:
+    """(CPU seconds, resident bytes (proportional set size where readable), processes) of a submission: every process of ``uid`` when the
+    submission has a user of its own, else ``root`` and its descendants (in namespace mode the jail's PID 1
+    adopts every orphan, so a daemon stays in the tree)."""
+    if not sys.platform.startswith("linux"):
+        return 0.0, 0, 0
+    table: Dict[int, Tuple[int, float, int]] = {}
+    if uid is None and root is not None and _has_children_files():
+        todo = [root]  # walk the tree through /proc/PID/task/TID/children: a few files, not all of /proc
+        while todo:
+            pid = todo.pop()
+            st = _stat(str(pid)) if pid not in table else None
+            if st is None:
+                continue
+            table[pid] = st
+            try:
+                tasks = os.listdir(f"/proc/{pid}/task")
+            except OSError:
+                continue
+            for tid in tasks:
+                try:
+                    with open(f"/proc/{pid}/task/{tid}/children", "rb") as fh:
+                        todo += [int(c) for c in fh.read().split()]
+                except (OSError, ValueError):
+                    pass
+        chosen = set(table)
+    else:
+        for name in os.listdir("/proc"):
+            if name.isdigit() and (uid is None or _real_uid(name) == uid):
+                st = _stat(name)
+                if st is not None:
+                    table[int(name)] = st
+        if uid is None:
+            children: Dict[int, List[int]] = {}
+            for pid, (ppid, _, _) in table.items():
+                children.setdefault(ppid, []).append(pid)
+            chosen, todo = set(), [root] if root in table else []
+            while todo:
+                pid = todo.pop()
+                if pid not in chosen:
+                    chosen.add(pid)
+                    todo += children.get(pid, [])
+        else:
+            chosen = set(table)
+    memory = 0
+    for pid in chosen:
+        pss = _pss(pid)
+        memory += table[pid][2] if pss is None else pss
+    return sum(table[p][1] for p in chosen), memory, len(chosen)
+
+
+def _has_children_files() -> bool:
+    return os.path.exists(f"/proc/{os.getpid()}/task/{os.getpid()}/children")
+
+
+def kill_user(uid: int, rounds: int = 50) -> int:
+    """Kill every process of ``uid`` (root only): a child becomes that user and sends ``kill(-1, SIGKILL)``,
+    which reaches every process the user owns, daemons in their own sessions included. Returns how many
+    processes were found on the first pass."""
+    first = len(pids_of_user(uid))
+    for _ in range(rounds):
+        if not pids_of_user(uid):
+            return first
+        pid = os.fork()
+        if pid == 0:  # only async-signal-safe work here: the grader has threads
+            try:
+                os.setresuid(uid, uid, uid)
+                os.kill(-1, signal.SIGKILL)
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+        time.sleep(0.01)
+    return first
+
+
+def _remove_files_of(uid: int) -> None:
+    """Files a separate user left in the world-writable folders (a daemon's notes for the next submission)."""
+    for folder in ("/tmp", "/var/tmp", "/dev/shm"):
+        try:
+            entries = os.listdir(folder)
+        except OSError:
+            continue
+        for name in entries:
+            path = os.path.join(folder, name)
+            try:
+                st = os.lstat(path)
+            except OSError:
+                continue
+            if st.st_uid != uid:
+                continue
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
+
+
+class _Users:
+    """Unprivileged users for student code when the grader runs as root without namespaces: ``imlbook-sbN``,
+    one per submission being graded at the same time, made on first use (``useradd``; the Gradescope zip's
+    setup.sh makes ``imlbook-sb0``). A user is handed out only when none of its processes is left."""
+
+    prefix = "imlbook-sb"
+    most = 64
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.busy: set = set()
+        self.held: Dict[int, int] = {}  # uid -> the open lock file that reserves it (other grader processes too)
+        self.problem = ""
+
+    @staticmethod
+    def _lock_folder() -> str:
+        """A folder only root may write, for the lock files that reserve a user across grader processes."""
+        for parent in ("/run", tempfile.gettempdir()):
+            folder = os.path.join(parent, "imlbook-sandbox-users")
+            try:
+                os.makedirs(folder, mode=0o700, exist_ok=True)
+                st = os.lstat(folder)
+                if st.st_uid == 0 and not (st.st_mode & 0o077) and not os.path.islink(folder):
+                    return folder
+            except OSError:
+                continue
+        raise LoadFailed("the grader found no private folder for its lock files; this is not caused by your code")
+
+    def _reserve(self, uid: int) -> bool:
+        """Reserve ``uid`` for this process (an exclusive ``flock`` on its lock file): another grader process
+        on the machine (a second batch) must not hand the same user out, nor kill its processes."""
+        import fcntl
+        fd = os.open(os.path.join(self._lock_folder(), f"{uid}.lock"), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self.held[uid] = fd
+        return True
+
+    def _lookup(self, n: int) -> Optional[Tuple[int, int]]:
+        import pwd
+        try:
+            entry = pwd.getpwnam(f"{self.prefix}{n}")
+        except KeyError:
+            return None
+        if entry.pw_uid == 0 or entry.pw_gid == 0:
+            return None
+        return entry.pw_uid, entry.pw_gid
+
+    def _create(self, n: int) -> Optional[Tuple[int, int]]:
+        useradd = shutil.which("useradd") or next((p for p in ("/usr/sbin/useradd", "/sbin/useradd")
+                                                   if os.path.exists(p)), None)
+        if useradd is None:
+            self.problem = "no useradd to create a user for student code"
+            return None
+        shell = "/usr/sbin/nologin" if os.path.exists("/usr/sbin/nologin") else "/bin/false"
+        try:
+            subprocess.run([useradd, "--system", "--no-create-home", "--user-group", "--shell", shell,
+                            "--home-dir", "/nonexistent", f"{self.prefix}{n}"],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           timeout=60, check=True)
+        except (OSError, subprocess.SubprocessError) as exc:
+            self.problem = f"could not create a user for student code ({str(exc)[:100]})"
+            return None
+        return self._lookup(n)
+
+    def available(self) -> bool:
+        """Root, Python and the grader readable by other users, and the first sandbox user exists or can be made."""
+        if not sys.platform.startswith("linux") or os.geteuid() != 0:
+            return False
+        with self.lock:
+            unreadable = next((p for p in _needed_by_workers() if not _readable_by_others(p)), None)
+            if unreadable is not None:
+                self.problem = (f"{unreadable} is not readable by other users, so a separate user could not run "
+                                f"Python there")
+                return False
+            if self._lookup(0) is not None:
+                return True
+            return not self.problem and self._create(0) is not None
+
+    def acquire(self) -> Tuple[int, int]:
+        with self.lock:
+            for n in range(self.most):
+                ids = self._lookup(n) or self._create(n)
+                if ids is None:
+                    break
+                if ids[0] in self.busy or not self._reserve(ids[0]):
+                    continue
+                kill_user(ids[0])  # nothing of an earlier submission may be left
+                self.busy.add(ids[0])
+                return ids
+        raise LoadFailed(f"the grader could not get a user to run your code as ({self.problem or 'all busy'}); "
+                         f"this is not caused by your code: ask your instructor to grade it again")
+
+    def release(self, uid: int) -> None:
+        kill_user(uid)
+        _remove_files_of(uid)
+        with self.lock:
+            self.busy.discard(uid)
+            fd = self.held.pop(uid, None)
+        if fd is not None:
+            os.close(fd)  # releases the flock
+
+
+users = _Users()
+
+
+def _needed_by_workers() -> List[str]:
+    """What a worker running as another user must read: Python's standard library, its packages, the grader."""
+    import sysconfig
+    paths = [sysconfig.get_paths().get(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")]
+    paths += [os.path.join(str(PACKAGE_ROOT), name) for name in VISIBLE_IN_REPO]
+    return [p for p in dict.fromkeys(paths) if p and os.path.exists(p)]
+
+
+def _readable_by_others(path: str) -> bool:
+    """Every folder above ``path`` lets others through, and ``path`` lets them read (and enter, a folder)."""
+    path = os.path.realpath(path)
+    try:
+        parts = path.split(os.sep)
+        for i in range(1, len(parts)):
+            if not os.stat(os.sep.join(parts[:i]) or os.sep).st_mode & 0o001:
+                return False
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return bool(mode & 0o004) and (not os.path.isdir(path) or bool(mode & 0o001))
+
+
+def protect_paths(paths) -> List[str]:
+    """Take the others' permissions off ``paths`` (``chmod o-rwx``, nothing else changes): a separate user
+    cannot read or write them. Returns the paths changed."""
+    changed = []
+    for path in paths:
+        try:
+            st = os.lstat(path)
+        except OSError:
+            continue
+        if os.path.islink(path) or not (st.st_mode & 0o007):
+            continue
+        try:
+            os.chmod(path, st.st_mode & 0o7770)
+            changed.append(str(path))
+        except OSError:
+            pass
+    return changed
+
+
+def protected_paths(limits: Limits) -> List[str]:
+    """What a separate user must not read: the masked parts of the repository and the batch's folders."""
+    return [os.path.join(str(PACKAGE_ROOT), name) for name in MASKED_IN_REPO] + [os.path.abspath(p)
+                                                                                 for p in limits.hide_paths]
+
+
+# -- one memory cap for the whole submission ------------------------------------
+def _cgroup_parent() -> Optional[str]:
+    """A cgroup v2 folder where this process may create children with a memory controller, or None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        with open("/proc/self/cgroup") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return None
+    if len(lines) != 1 or not lines[0].startswith("0::"):  # not a pure cgroup v2 hierarchy
+        return None
+    folder = "/sys/fs/cgroup" + lines[0][3:].rstrip("/")
+    try:
+        with open(os.path.join(folder, "cgroup.subtree_control")) as fh:
+            if "memory" not in fh.read().split():
+                return None
+    except OSError:
+        return None
+    return folder if os.access(folder, os.W_OK) else None
+
+
+_memory_method: Optional[str] = None
+
+
+def memory_method() -> str:
+    """How the submission-wide memory cap is enforced here (for reports)."""
+    global _memory_method
+    if _memory_method is None:
+        _memory_method = ("cgroup v2 memory.max" if _cgroup_parent() else
+                          f"a watchdog summing the resident memory (PSS) of the submission's processes every "
+                          f"{POLL_S:g}-{POLL_MAX_S:g} s") + ", plus RLIMIT_AS per process"
+    return _memory_method
+
+
+class _Cgroup:
+    def __init__(self, parent: str, limit: int):
+        self.path = tempfile.mkdtemp(prefix="imlbook-", dir=parent)
+        for name, value in (("memory.max", str(limit)), ("memory.swap.max", "0")):
+            try:
+                with open(os.path.join(self.path, name), "w") as fh:
+                    fh.write(value)
+            except OSError:
+                if name == "memory.max":
+                    raise
+
+    def add(self, pid: int) -> None:
+        with open(os.path.join(self.path, "cgroup.procs"), "w") as fh:
+            fh.write(str(pid))
+
+    def oom_killed(self) -> bool:
+        try:
+            with open(os.path.join(self.path, "memory.events")) as fh:
+                return any(line.startswith("oom_kill ") and int(line.split()[1]) > 0 for line in fh)
+        except (OSError, ValueError):
+            return False
+
+    def close(self) -> None:
+        try:
+            with open(os.path.join(self.path, "cgroup.kill"), "w") as fh:
+                fh.write("1")
+        except OSError:
+            pass
+        for _ in range(50):
+            try:
+                os.rmdir(self.path)
+                return
+            except OSError:
+                time.sleep(0.02)
+
+
+class _Alone:
+    """Gradings in this process run side by side (:meth:`shared`); a call that the wall-clock backstop stopped is
+    graded again with nothing else running (:meth:`alone`). A thread that holds :meth:`shared` may ask for
+    :meth:`alone`: its own share is set aside meanwhile."""
+
+    def __init__(self):
+        self.cv = threading.Condition()
+        self.holders: Dict[int, int] = {}
+        self.exclusive = False
+        self.waiting = 0
+
+    @contextlib.contextmanager
+    def shared(self):
+        me = threading.get_ident()
+        with self.cv:
+            while self.exclusive or self.waiting:
+                self.cv.wait()
+            self.holders[me] = self.holders.get(me, 0) + 1
+        try:
+            yield
+        finally:
+            with self.cv:
+                self.holders[me] -= 1
+                if not self.holders[me]:
+                    del self.holders[me]
+                self.cv.notify_all()
+
+    @contextlib.contextmanager
+    def alone(self):
+        me = threading.get_ident()
+        with self.cv:
+            mine = self.holders.pop(me, 0)
+            self.waiting += 1
+            self.cv.notify_all()
+            while self.exclusive or self.holders:
+                self.cv.wait()
+            self.waiting -= 1
+            self.exclusive = True
+        try:
+            yield
+        finally:
+            with self.cv:
+                self.exclusive = False
+                if mine:
+                    self.holders[me] = mine
+                self.cv.notify_all()
+
+
+alone = _Alone()
+
+
+# ----------------------------------------------------------------------------
 # Live workers (so that an interrupted batch can kill them all)
 # ----------------------------------------------------------------------------
 _live: "set[Worker]" = set()
@@ -267,6 +740,8 @@ class _Template:
         self.changed = threading.Condition()    # an exit status or a reply arrived
         self.exits: Dict[int, int] = {}
         self.replies: List[dict] = []
+        self.abandoned: set = set()            # nonces of requests whose spawn() timed out
+        self.nonce = 0
         self.dead = False
         try:
             self.proc = subprocess.Popen(
@@ -305,7 +780,17 @@ class _Template:
                 if msg.get("kind") == "exited":
                     self.exits[int(msg["pid"])] = int(msg["code"])
                 elif msg.get("kind") == "forked":
-                    self.replies.append(msg)
+                    # A new child with a pid seen before: the old one's exit status (reported earlier, the
+                    # socket keeps order) is not this one's.
+                    self.exits.pop(int(msg["pid"]), None)
+                    if msg.get("nonce") in self.abandoned:  # its spawn() gave up waiting: it must not run
+                        self.abandoned.discard(msg.get("nonce"))
+                        try:
+                            os.kill(int(msg["pid"]), signal.SIGKILL)
+                        except OSError:
+                            pass
+                    else:
+                        self.replies.append(msg)
                 self.changed.notify_all()
 
     def exit_code(self, pid: int) -> Optional[int]:
@@ -316,16 +801,22 @@ class _Template:
 
     def spawn(self, req_r: int, resp_w: int, cfg: dict, env: Dict[str, str], cwd: str, timeout: float = 30.0):
         import socket
-        request = json.dumps({"cfg": cfg, "env": env, "cwd": cwd}).encode("utf-8")
         with self.lock:
+            self.nonce += 1
+            nonce = self.nonce
+            request = json.dumps({"cfg": cfg, "env": env, "cwd": cwd, "nonce": nonce}).encode("utf-8")
             socket.send_fds(self.sock, [request], [req_r, resp_w])
             until = time.monotonic() + timeout
             with self.changed:
-                while not self.replies:
+                while True:  # the reply to this request, never a late one to an earlier request
+                    reply = next((r for r in self.replies if r.get("nonce") == nonce), None)
+                    if reply is not None:
+                        self.replies.remove(reply)
+                        break
                     if self.dead or time.monotonic() > until:
+                        self.abandoned.add(nonce)  # if it forks after all, the reader kills that child
                         raise OSError("the template process did not answer")
                     self.changed.wait(0.5)
-                reply = self.replies.pop(0)
         return _ForkedProcess(self, int(reply["pid"]))
 
     def close(self) -> None:
@@ -457,18 +948,23 @@ class Worker:
         self._jail_pid: Optional[int] = None
         self.model_calls = 0  # test-model calls answered for this worker (one per batch a solution sends)
         self.stopped: List[dict] = []  # what the sandbox's limits stopped, per call (see _note_stopped)
+        self.uid: Optional[int] = None   # the separate user running the student's code ("user" mode)
+        self.cpu_s = 0.0                 # CPU seconds of the submission's processes, last measured
+        self.peak_bytes = 0              # their largest resident memory together, as measured
+        self.wall_timeout: Optional[dict] = None  # set when the wall-clock backstop (not CPU) stopped a call
+        self._cgroup: Optional[_Cgroup] = None
         self.base = tempfile.mkdtemp(prefix="autograder-")
         self.workdir = os.path.join(self.base, "work")
         os.mkdir(self.workdir, 0o700)
         _live.add(self)
-        load_deadline = min(deadline, time.monotonic() + limits.load_s)
+        load_deadline = min(deadline, time.monotonic() + limits.wall_s(limits.load_s))
         self.timing: Dict[str, float] = {}
         try:
             self.mode = _mode(limits)
             t0 = time.perf_counter()
             if self.mode == "namespace":
                 self._start_namespaced(limits, load_deadline)
-            if self.mode == "none":
+            if self.mode in ("user", "none"):
                 self._start(limits, load_deadline)
             t1 = time.perf_counter()
             self._load(source, load_deadline, deadline)
@@ -497,7 +993,7 @@ class Worker:
                     raise LoadFailed(f"the grader's sandbox could not start ({exc}); this is not caused by your "
                                      f"code: ask your instructor to grade it again") from None
                 _disable_namespaces(str(exc))
-                self.mode = "none"
+                self.mode = _mode(limits)  # a separate user when the grader is root, else process limits only
                 return
 
     # ------------------------------------------------------------------
@@ -510,9 +1006,19 @@ class Worker:
             if cfg["drop"] == "nobody":
                 os.chown(self.workdir, NOBODY, NOBODY)
         else:
-            cfg = {"mode": "none", "memory_bytes": limits.memory_bytes, "output_bytes": limits.output_bytes,
+            cfg = {"mode": mode, "memory_bytes": limits.memory_bytes, "output_bytes": limits.output_bytes,
                    "cpu_s": int(limits.notebook_s + limits.load_s + 30), "processes": limits.processes,
                    "workdir": self.workdir, "message_bytes": limits.message_bytes}
+            if mode == "user":
+                if os.geteuid() != 0:
+                    raise LoadFailed("isolation='user' needs a grader running as root")
+                protect_paths(protected_paths(limits))
+                if self.uid is None:
+                    self.uid, gid = users.acquire()
+                    self._gid = gid
+                os.chmod(self.base, 0o711)  # the user may pass through to its own folder, list nothing
+                os.chown(self.workdir, self.uid, self._gid)
+                cfg.update(uid=self.uid, gid=self._gid)
         req_r, self._req_w = os.pipe()
         self._resp_r, resp_w = os.pipe()
         env = worker_env(self.workdir)
@@ -524,6 +1030,11 @@ class Worker:
                     self.forked = True
                 except OSError:
                     template = None
+                    # The template may still fork a child holding these pipes: the new interpreter gets others.
+                    for fd in (req_r, self._req_w, self._resp_r, resp_w):
+                        os.close(fd)
+                    req_r, self._req_w = os.pipe()
+                    self._resp_r, resp_w = os.pipe()
             if template is None:
                 self.proc = subprocess.Popen(
                     [sys.executable, "-m", "autograder.worker", str(req_r), str(resp_w), json.dumps(cfg)],
@@ -532,8 +1043,9 @@ class Worker:
         finally:
             os.close(req_r)
             os.close(resp_w)
+        self._join_cgroup(self.proc.pid)
         first = self._handshake(deadline)
-        if mode == "none":
+        if mode in ("user", "none"):
             self._expect(first, "ready_to_load")
             return
         if first.get("kind") == "unshare_failed":
@@ -547,6 +1059,7 @@ class Worker:
         child = self._handshake(deadline)
         self._expect(child, "child")
         self._jail_pid = int(child["pid"])
+        self._join_cgroup(self._jail_pid)
         try:
             self._jail_pidfd = os.pidfd_open(self._jail_pid)
         except (AttributeError, OSError):
@@ -590,11 +1103,84 @@ class Worker:
             with open(f"/proc/{pid}/{name}", "w") as fh:
                 fh.write(text)
 
+    # ------------------------------------------------------------------
+    # Watching the submission's processes: CPU seconds, memory together
+    # ------------------------------------------------------------------
+    def _join_cgroup(self, pid: int) -> None:
+        if self._cgroup is None:
+            parent = _cgroup_parent()
+            if parent is None:
+                return
+            try:
+                self._cgroup = _Cgroup(parent, self.limits.memory_bytes)
+            except OSError:
+                return
+        try:
+            self._cgroup.add(pid)
+        except OSError:
+            pass
+
+    def usage(self) -> Tuple[float, int]:
+        """(CPU seconds, resident bytes) of the submission's processes now (see :func:`submission_usage`)."""
+        root = self._jail_pid if self._jail_pid is not None else (self.proc.pid if self.proc is not None else None)
+        if root is None and self.uid is None:
+            return self.cpu_s, 0
+        cpu, rss, _ = submission_usage(root, self.uid)
+        if self._jail_pid is not None and self.proc is not None:  # the supervisor outside the jail
+            st = _stat(str(self.proc.pid))
+            cpu += st[1] if st else 0.0
+        self.cpu_s = max(self.cpu_s, cpu)  # a process that ended unreaped takes its seconds with it
+        self.peak_bytes = max(self.peak_bytes, rss)
+        return self.cpu_s, rss
+
+    def _wait_readable(self, deadline: float, cpu_until: Optional[float]) -> None:
+        """Wait for the worker's next message. Raises ``wire.ChannelTimeout`` at the wall-clock ``deadline``,
+        :class:`_CpuSpent` once the submission's processes used ``cpu_until`` CPU seconds, :class:`_MemorySpent`
+        when together they hold more than the memory cap."""
+        import select
+        interval = POLL_S / 2
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise wire.ChannelTimeout()
+            interval = min(interval * 2, POLL_MAX_S)
+            try:
+                ready, _, _ = select.select([self._resp_r], [], [], min(left, interval))
+            except (OSError, ValueError):
+                return  # a closed channel: the read says so
+            if ready:
+                return
+            cpu, rss = self.usage()
+            if self._cgroup is None and rss > self.limits.memory_bytes:
+                raise _MemorySpent(rss)
+            if cpu_until is not None and cpu >= cpu_until:
+                raise _CpuSpent(cpu)
+
+    def _memory_died(self, rss: int) -> WorkerDied:
+        self.stopped.append({"exercise": "", "limit": "memory",
+                             "why": f"the submission's processes together used more than "
+                                    f"{self.limits.describe_memory()} of memory and were stopped"})
+        return WorkerDied(f"your code's processes together used more than {self.limits.describe_memory()} of "
+                          f"memory ({rss / GIB:.2f} GiB seen) and were stopped")
+
     def _load(self, source: str, load_deadline: float, deadline: float) -> None:
         wire.send(self._req_w, pickle.dumps({"source": source}))
+        cpu_until = self.usage()[0] + self.limits.load_s
         try:
+            self._wait_readable(load_deadline, cpu_until)
             reply = wire.loads(wire.recv(self._resp_r, load_deadline, max_bytes=1 << 20))
+        except _CpuSpent:
+            raise LoadFailed(f"loading your notebook's imports and functions took more than "
+                             f"{self.limits.load_s:g} s of CPU time") from None
+        except _MemorySpent as exc:
+            raise LoadFailed(str(self._memory_died(exc.rss))) from None
         except wire.ChannelTimeout:
+            if load_deadline < deadline:  # the backstop, not the notebook's limit: the machine may be overloaded
+                failed = LoadFailed(f"loading your notebook's imports and functions did not finish within "
+                                    f"{self.limits.wall_s(self.limits.load_s):g} s of waiting "
+                                    f"(it used {self.cpu_s:.1f} s of CPU time)")
+                failed.wall = True  # type: ignore[attr-defined]
+                raise failed from None
             raise LoadFailed(f"loading your notebook's imports and functions took more than "
                              f"{min(self.limits.load_s, max(0, deadline - time.monotonic())):.0f} s") from None
         except (wire.ChannelClosed, ValueError, UnicodeDecodeError) as exc:
@@ -605,21 +1191,40 @@ class Worker:
             raise LoadFailed(f"running your notebook's imports and function definitions raised {summary}")
 
     # ------------------------------------------------------------------
-    def call(self, exercise: str, kwargs: Dict[str, Any], deadline: float, what_deadline: str) -> Dict[str, Any]:
-        """Run ``exercise(**kwargs)`` in the worker. Returns ``{"value", "args_after", "type"}`` or raises like :func:`invoke`."""
+    def call(self, exercise: str, kwargs: Dict[str, Any], deadline: float, what_deadline: str,
+             cpu_until: Optional[float] = None) -> Dict[str, Any]:
+        """Run ``exercise(**kwargs)`` in the worker. Returns ``{"value", "args_after", "type"}`` or raises like :func:`invoke`.
+
+        ``cpu_until``: stop (:class:`Timeout` ``what_deadline``) once the submission's processes have used this
+        many CPU seconds in all (:meth:`usage`); ``deadline`` (monotonic) is then only a backstop against code that
+        waits without computing, and a call it stops sets :attr:`wall_timeout`. Without ``cpu_until``,
+        ``deadline`` is the limit."""
         if time.monotonic() >= deadline:
+            raise Timeout(what_deadline)
+        if cpu_until is not None and self.cpu_s >= cpu_until:
             raise Timeout(what_deadline)
         models: Dict[int, Any] = {}  # the test models stay here; the worker gets remote.TestModel stand-ins
         try:
             wire.send(self._req_w, pickle.dumps({"exercise": exercise, "kwargs": remote.stub_out(kwargs, models)}))
             while True:
+                self._wait_readable(deadline, cpu_until)
                 raw = wire.recv(self._resp_r, deadline, max_bytes=self.limits.message_bytes)
                 request = _model_call(raw)
                 if request is None:
                     break
                 self.model_calls += 1
                 wire.send(self._req_w, pickle.dumps(remote.answer(models, request)))
+        except _CpuSpent:
+            self.close()
+            raise Timeout(what_deadline) from None
+        except _MemorySpent as exc:
+            died = self._memory_died(exc.rss)
+            self.stopped[-1]["exercise"] = exercise
+            self.close()
+            raise died from None
         except wire.ChannelTimeout:
+            if cpu_until is not None:
+                self.wall_timeout = {"exercise": exercise, "cpu_s": round(self.cpu_s, 2)}
             self.close()
             raise Timeout(what_deadline) from None
         except wire.ChannelTooLarge as exc:
@@ -729,6 +1334,15 @@ class Worker:
                 self.proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 pass
+        if self.uid is not None:
+            kill_user(self.uid)  # every process of the submission's user, daemons in other sessions included
+        if self._cgroup is not None:
+            if self._cgroup.oom_killed() and not any(s["limit"] == "memory" for s in self.stopped):
+                self.stopped.append({"exercise": "", "limit": "memory",
+                                     "why": f"the submission's processes together reached the "
+                                            f"{self.limits.describe_memory()} memory cap (cgroup)"})
+            self._cgroup.close()
+            self._cgroup = None
         for fd in (self._req_w, self._resp_r, self._jail_pidfd):
             if fd is not None and fd >= 0:
                 try:
@@ -739,11 +1353,16 @@ class Worker:
         self._jail_pidfd, self._jail_pid = None, None
 
     def close(self) -> None:
+        if self.alive:
+            self.usage()  # the last CPU seconds count for the notebook's limit
         self._stop_process()
         _live.discard(self)
         if self.base:
             shutil.rmtree(self.base, ignore_errors=True)
             self.base = ""
+        if self.uid is not None:
+            users.release(self.uid)
+            self.uid = None
 
     @property
     def alive(self) -> bool:
@@ -771,3 +1390,19 @@ def _model_call(raw: bytes, budget: Optional[remote.Budget] = None) -> Optional[
 
 class _NoNamespace(Exception):
     """Starting the namespaced worker failed: fall back (auto) or give up (namespace)."""
+
+
+class _CpuSpent(Exception):
+    """The submission's processes used their CPU seconds."""
+
+    def __init__(self, cpu: float):
+        super().__init__(cpu)
+        self.cpu = cpu
+
+
+class _MemorySpent(Exception):
+    """The submission's processes together hold more than the memory cap (the watchdog)."""
+
+    def __init__(self, rss: int):
+        super().__init__(rss)
+        self.rss = rss

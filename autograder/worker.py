@@ -35,9 +35,17 @@ Workers are either new interpreters or forked from a template process that
 already imported the chapter's libraries (the fork server, :func:`template_main`);
 both go through the same steps.
 
-In "none" mode (no user namespaces: macOS, some locked-down Linux) only steps 5
-and the separate process/working directory apply; the grader says so in every
-report.
+In "user" mode (no user namespaces, e.g. Docker's default seccomp profile on
+Gradescope, and the grader runs as root) the process becomes an unprivileged user
+of its own (``imlbook-sbN``, one per submission graded at the same time) before
+step 5: the grader has taken the others' permissions off its hidden checks,
+answers, solutions, submissions and output folders, and kills every process of
+that user (by uid, daemons in their own sessions included) before it writes a
+result.
+
+In "none" mode (no user namespaces and no root: macOS, some locked-down Linux) only
+step 5 and the separate process/working directory apply; the grader says so in
+every report and refuses a batch unless asked explicitly (``--isolation none``).
 """
 from __future__ import annotations
 
@@ -253,6 +261,22 @@ def _drop_privileges(how: str) -> None:
     _call("capset", ctypes.byref(header), data)  # nothing effective, permitted or inheritable
 
 
+def _become_user(cfg: dict) -> None:
+    """User mode (no namespaces, grader is root): become the submission's own unprivileged user for good."""
+    uid, gid = int(cfg["uid"]), int(cfg["gid"])
+    if uid == 0 or gid == 0:
+        raise OSError(errno.EPERM, "refusing to run student code as root")
+    os.setgroups([])
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)  # clears every capability
+    if os.getuid() != uid or os.geteuid() != uid:
+        raise OSError(errno.EPERM, "could not switch to the sandbox user")
+    _prctl(PR_SET_NO_NEW_PRIVS, 1)
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # a change of credentials clears it
+    os.umask(0o077)
+    os.chdir(cfg.get("workdir", "."))
+
+
 def _process_cap(cfg: dict, jail: bool):
     """The RLIMIT_NPROC that lets the student's code have at most ``cfg["processes"]`` processes, or None.
 
@@ -265,7 +289,7 @@ def _process_cap(cfg: dict, jail: bool):
     cap = cfg.get("processes")
     if not cap:
         return None
-    if jail:
+    if jail or cfg.get("mode") == "user":  # a user of its own (user mode): its count is the submission's
         return int(cap)
     if os.getuid() == 0:
         return None
@@ -500,6 +524,10 @@ def _student_side(req_fd: int, resp_fd: int, cfg: dict, jail: bool) -> None:
         except BaseException as exc:  # noqa: BLE001
             _send_json(resp_fd, {"kind": "jail_failed", "why": f"{type(exc).__name__}: {exc}"[:300]})
             os._exit(70)
+    if cfg.get("mode") == "user":
+        import numpy  # noqa: F401 - what serve() needs, imported while the grader's files are still readable
+        from autograder import checks, remote, wire  # noqa: F401
+        _become_user(cfg)
     notes += _apply_limits(cfg, jail)
     _isolate_stdio()
     _send_json(resp_fd, {"kind": "ready_to_load", "notes": notes})
@@ -667,7 +695,7 @@ def template_main(ctl_fd: int, preload: list) -> None:
         for fd in fds:
             os.close(fd)
         children.add(pid)
-        say({"kind": "forked", "pid": pid})
+        say({"kind": "forked", "pid": pid, "nonce": request.get("nonce")})
 
 
 if __name__ == "__main__":

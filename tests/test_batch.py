@@ -3,6 +3,7 @@ progress, feedback files, failures of the grader itself, and the benchmark scrip
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -332,3 +333,33 @@ def test_benchmark_script_runs(tmp_path):
     assert row["ours_scores"] == [FULL] and 0 < row["ours_s"] < 30
     assert row["fork_server_same_scores"] and "The fork server, per submission" in proc.stdout
     assert set(row["where"]) == set(row["where_fresh"]) == {"worker_start_s", "load_s", "checks_s"}
+
+
+def test_a_batch_without_namespaces_or_a_separate_user_is_refused_unless_asked(tmp_path, monkeypatch):
+    """Neither user namespaces nor a separate user (not root): student code would run as the grader's own
+    user. A batch is refused, saying why; ``isolation="none"`` grades anyway and every report says so."""
+    monkeypatch.setattr(sandbox, "_namespace_problem", "user namespaces unavailable: simulated")
+    monkeypatch.setattr(sandbox.users, "available", lambda: False)
+    make_submission(tmp_path / "subs" / "bob", "ch01_pdp_ice")
+    out = tmp_path / "out"
+    with pytest.raises(sandbox.UnisolatedBatch, match="neither user namespaces nor a separate user"):
+        grade_batch([tmp_path / "subs"], out, jobs=1, limits=FAST, quiet=True)
+    assert not (out / "bob").exists()
+    batch = grade_batch([tmp_path / "subs"], out, jobs=1, quiet=True,
+                        limits=dataclasses.replace(FAST, isolation="none"))
+    data = json.loads(batch[0][1].read_text())
+    assert data["score"] == sum(max_points(ex) for ex in chapters()["ch01_pdp_ice"])
+    assert data["extra_data"]["isolation"].startswith("process limits only")
+
+
+def test_students_whose_names_differ_only_in_unsafe_characters_keep_their_own_results(tmp_path):
+    """``a b`` and ``a_b`` would share the folder ``a_b``: the second one's results replaced the first's."""
+    make_submission(tmp_path / "subs" / "a b", "ch01_pdp_ice")
+    stub_submission(tmp_path / "subs" / "a_b", "ch01_pdp_ice")
+    batch = grade_batch([tmp_path / "subs"], tmp_path / "out", jobs=1, limits=FAST, quiet=True)
+    scores = {s.student: json.loads(p.read_text())["score"] for s, p in batch}
+    assert scores == {"a b": sum(max_points(ex) for ex in chapters()["ch01_pdp_ice"]), "a_b": 0}
+    assert len({p for _, p in batch}) == 2
+    with open(tmp_path / "out" / "grades.csv", newline="") as fh:
+        rows = {r["student"]: float(r["total"]) for r in csv.DictReader(fh)}
+    assert rows == scores
