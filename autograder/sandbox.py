@@ -947,6 +947,7 @@ class Worker:
         self._jail_pidfd: Optional[int] = None
         self._jail_pid: Optional[int] = None
         self.model_calls = 0  # test-model calls answered for this worker (one per batch a solution sends)
+        self.decode_budget = remote.Budget()  # bytes of model calls decoded for this worker's submission
         self.stopped: List[dict] = []  # what the sandbox's limits stopped, per call (see _note_stopped)
         self.uid: Optional[int] = None   # the separate user running the student's code ("user" mode)
         self.cpu_s = 0.0                 # CPU seconds of the submission's processes, last measured
@@ -1209,7 +1210,7 @@ class Worker:
             while True:
                 self._wait_readable(deadline, cpu_until)
                 raw = wire.recv(self._resp_r, deadline, max_bytes=self.limits.message_bytes)
-                request = _model_call(raw)
+                request = _model_call(raw, self.decode_budget)
                 if request is None:
                     break
                 self.model_calls += 1
