@@ -19,6 +19,10 @@ The environments (``--list`` shows them) change, through environment variables o
   scikit-learn use it; Zen runs Haswell's kernels, Prescott the generic "Katmai" one); the run prints
   the kernel threadpoolctl reports, so a core type OpenBLAS ignores is visible.
 
+``--perturb N`` adds N runs in which every Keras model starts from its weights times (1 + 1e-6 noise): a
+few float32 roundings, a stand-in for the kernels of CPUs this machine cannot imitate. A trained network
+settles into one of a few outcomes; these runs show which others exist.
+
 What it cannot produce: another CPU family's code paths in TensorFlow's own (Eigen) kernels, e.g. ARM
 (Apple silicon), or other library versions. The spread measured here is a lower bound: tests add a margin.
 
@@ -61,6 +65,27 @@ ENVIRONMENTS: Dict[str, Dict[str, str]] = {
     "avx2-laptop": {**_ONE_THREAD, "ONEDNN_MAX_CPU_ISA": "AVX2", "OPENBLAS_CORETYPE": "Haswell"},
 }
 
+# inserted after the notebook's first code cell: with IMLBOOK_SPREAD_PERTURB=K, every Keras model's weights are
+# multiplied by (1 + 1e-6 * N(0, 1)) (generator seeded with K) just before it is first trained. A relative
+# change of 1e-6 is a few float32 roundings: what another CPU's kernels do to a training step. It samples
+# the networks another machine may train where this machine cannot produce that machine's kernels.
+_PERTURB_CELL = '''
+import os as _os, sys as _sys
+if _os.environ.get("IMLBOOK_SPREAD_PERTURB") and "keras" in _sys.modules:
+    import numpy as _np
+    _keras = _sys.modules["keras"]
+    _fit = _keras.Model.fit
+    def _perturbed_fit(self, *args, **kwargs):
+        if not getattr(self, "_spread_perturbed", False):
+            self._spread_perturbed = True
+            _rng = _np.random.default_rng(int(_os.environ["IMLBOOK_SPREAD_PERTURB"]))
+            for _v in self.weights:
+                _w = _np.asarray(_v.numpy())
+                _v.assign((_w * (1 + 1e-6 * _rng.standard_normal(_w.shape))).astype(_w.dtype))
+        return _fit(self, *args, **kwargs)
+    _keras.Model.fit = _perturbed_fit
+'''
+
 # appended to the notebook: what the kernel really used (a core type OpenBLAS ignores shows here)
 _REPORT_CELL = '''
 import json as _json, os as _os
@@ -97,6 +122,8 @@ def run(chapter: str, env: Dict[str, str], workdir: Path) -> tuple:
 
     from tests.notebook_runner import execute
     nb = nbformat.read(solution_notebook(chapter), as_version=4)
+    first_code = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
+    nb.cells.insert(first_code + 1, nbformat.v4.new_code_cell(_PERTURB_CELL))
     nb.cells.append(nbformat.v4.new_code_cell(_REPORT_CELL))
     copy = workdir / f"{chapter}.ipynb"
     nbformat.write(nb, copy)
@@ -166,6 +193,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("chapter", nargs="?", help="e.g. ch01_pdp_ice (its solutions/ notebook runs)")
     parser.add_argument("--envs", nargs="+", default=list(ENVIRONMENTS), help="environment names (see --list)")
+    parser.add_argument("--perturb", type=int, default=0, metavar="N",
+                        help="add N runs whose Keras models start from weights perturbed by 1e-6 (perturb-1..N)")
     parser.add_argument("--json", type=Path, help="write every run's printed lines and reports here")
     parser.add_argument("--list", action="store_true", help="list the environments and exit")
     args = parser.parse_args(argv)
@@ -173,6 +202,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         for name, env in ENVIRONMENTS.items():
             print(f"{name:18s} {env}")
         return 0
+    for k in range(1, args.perturb + 1):
+        ENVIRONMENTS[f"perturb-{k}"] = {"IMLBOOK_SPREAD_PERTURB": str(k)}
+        args.envs.append(f"perturb-{k}")
     unknown = [n for n in args.envs if n not in ENVIRONMENTS]
     if unknown:
         parser.error(f"unknown environments {unknown}; see --list")
