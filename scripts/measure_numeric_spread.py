@@ -29,6 +29,7 @@ What it cannot produce: another CPU family's code paths in TensorFlow's own (Eig
     python scripts/measure_numeric_spread.py ch01_pdp_ice                     # every environment
     python scripts/measure_numeric_spread.py ch05_practice --envs default threads1 blas-haswell
     python scripts/measure_numeric_spread.py ch01_pdp_ice --json spread.json  # also every printed line
+    python scripts/measure_numeric_spread.py ch01_pdp_ice --envs default perturb-6 perturb-10
     python scripts/measure_numeric_spread.py --list
 
 One notebook run at a time (a trained network uses every core); runs take as long as the notebook does.
@@ -203,8 +204,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(f"{name:18s} {env}")
         return 0
     for k in range(1, args.perturb + 1):
-        ENVIRONMENTS[f"perturb-{k}"] = {"IMLBOOK_SPREAD_PERTURB": str(k)}
         args.envs.append(f"perturb-{k}")
+    for name in args.envs:  # perturb-K for any K, also named directly in --envs
+        if re.fullmatch(r"perturb-\d+", name):
+            ENVIRONMENTS[name] = {"IMLBOOK_SPREAD_PERTURB": name.split("-")[1]}
     unknown = [n for n in args.envs if n not in ENVIRONMENTS]
     if unknown:
         parser.error(f"unknown environments {unknown}; see --list")
