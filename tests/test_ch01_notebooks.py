@@ -96,12 +96,13 @@ def test_rm_answer_describes_the_drawn_partial_dependence(solution):
     says(answer, "about 19 k$ at 5.0 rooms", "the lowest value")
     within(lowest, 18.0, 19.8, "the lowest value")
     # "nearly flat up to about 6 rooms (20.2 k$) and then climbs ever more steeply: about 26 k$ at 7 rooms
-    # and 39 k$ at 8.5 rooms, roughly +19 k$": measured 20.2 / 20.0, 26.1 / 26.1, 39.0 / 38.9
+    # and 39 k$ at 8.5 rooms, roughly +19 k$": measured 20.2 / 20.0, 26.1 / 26.1, 39.0 / 38.9 (third network:
+    # 20.1, 25.9, 38.3, a rise of 18.2)
     assert abs(at6 - lowest) <= 2.0 and (at85 - at7) / 1.5 > (at7 - at6) > 2.0, "no longer flat, then steeper"
     quotes(answer, at6, "20.2", 0.6, "the value at 6 rooms", phrase="about 6 rooms (20.2 k$)")
     says(answer, "about 26 k$ at 7 rooms and 39 k$ at 8.5 rooms", "the values at 7 and 8.5 rooms")
     within(at7, 25.3, 26.8, "the value at 7 rooms")
-    within(at85, 38.2, 39.8, "the value at 8.5 rooms")
+    within(at85, 37.6, 39.8, "the value at 8.5 rooms")
     says(answer, "roughly +19 k$ between 6 and 8.5 rooms", "the rise from 6 to 8.5 rooms")
     within(at85 - at6, 17.8, 20.2, "the rise from 6 to 8.5 rooms")
     says(answer, "your digits may differ by a few tenths", "that another CPU prints other digits")
@@ -160,7 +161,8 @@ def test_ice_answer_describes_the_spread_and_the_falling_curves(solution):
     dip = printed(text, r"^curves that dip more than 5 k\$ below their start: NUMBER")
     # "ranges from about −15 to +31 k$": some tracts go the opposite way from the average.
     # measured (AVX / SSE4.1): smallest -15.0 / -12.9, median +20.3 / +20.6, largest +30.7 / +31.3,
-    # middle 90 % +7.6 to +28.4 / +7.1 to +29.2, falling curves 7 / 6, ending below 0 3 / 3, dipping 80 / 64
+    # middle 90 % +7.6 to +28.4 / +7.1 to +29.2, falling curves 7 / 6, ending below 0 3 / 3, dipping 80 / 64;
+    # the third network (perturbed weights): -14.2 / +19.8 / +30.4, +6.9 to +28.2, 7, 6 and 66
     assert smallest < 0 < median and fall >= 1 and below >= 1
     says(answer, "ranges from about −15 to +31 k$", "the smallest and largest change")
     within(smallest, -17.0, -11.0, "the smallest change from 6 to 8.5 rooms")
@@ -172,8 +174,8 @@ def test_ice_answer_describes_the_spread_and_the_falling_curves(solution):
     within(p95, 27.5, 30.0, "the 95th percentile of the change")
     says(answer, "A handful of curves", "the falling curves")
     within(fall, 4, 9, "the curves that fall between 6 and 8.5 rooms")
-    says(answer, "a few of them (3) end below 0", "the curves that end below 0")
-    within(below, 1, 5, "the curves that end below 0")
+    says(answer, "a few of them (3 in that run, up to 6 on other CPUs) end below 0", "the curves that end below 0")
+    within(below, 1, 8, "the curves that end below 0")
     says(answer, "dozens of them (80 in that run, 64 on another CPU) dip", "the curves that dip more than 5 k$")
     within(dip, 50, 95, "the curves that dip more than 5 k$")
     assert "Quote your own printed numbers" in answer
