@@ -174,7 +174,7 @@ def test_ice_answer_describes_the_spread_and_the_falling_curves(solution):
     within(p95, 27.5, 30.0, "the 95th percentile of the change")
     says(answer, "A handful of curves", "the falling curves")
     within(fall, 4, 9, "the curves that fall between 6 and 8.5 rooms")
-    says(answer, "a few of them (3 in that run, up to 6 on other CPUs) end below 0", "the curves that end below 0")
+    says(answer, "a few curves (3 in that run, up to 6 on other CPUs) end below 0", "the curves that end below 0")
     within(below, 1, 8, "the curves that end below 0")
     says(answer, "dozens of them (80 in that run, 64 on another CPU) dip", "the curves that dip more than 5 k$")
     within(dip, 50, 95, "the curves that dip more than 5 k$")
