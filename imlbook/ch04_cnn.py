@@ -76,6 +76,9 @@ def train_scene_cnn(images: np.ndarray, labels: np.ndarray, epochs: int = 6, see
     """:func:`build_scene_cnn` trained on ``(images, labels)`` with Adam and a cross-entropy on the logits."""
     import keras
 
+    from imlbook.reproducible import fix_thread_pools
+
+    fix_thread_pools()  # the pool's size changes how gradients are summed: the same on every core count
     model = build_scene_cnn(images.shape[1], int(labels.max()) + 1, seed=seed)
     model.compile(optimizer=keras.optimizers.Adam(3e-3),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])

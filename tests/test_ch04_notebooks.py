@@ -38,7 +38,12 @@ def answer(grade_id):
 
 def expect_quoted(text_answer, values, tolerance=0.1):
     """Each printed value is quoted in the model answer (within ``tolerance``: seeds fix the run, but another
-    CPU may round a training step differently)."""
+    CPU may round a training step differently). Measured with scripts/measure_numeric_spread.py
+    (docs/numeric-spread.md) on a 2-core AVX-512 Xeon: oneDNN limited to SSE4.1 moves the randomisation
+    correlations by 0.01 (saliency 0.66/0.22/0.15 -> 0.67/0.23/0.16) and a pattern's mean colour by 1 of
+    255; OpenBLAS's Haswell kernels change nothing, nor do 1 or 8 threads since train_scene_cnn fixes
+    TensorFlow's pools (before that, one thread trained a CNN with saliency 0.63 instead of 0.66 and a
+    Guided Grad-CAM pointing game of 0.72 instead of 0.62). 0.1 leaves a margin for other CPUs."""
     quoted = [float(v) for v in re.findall(r"-?\d+\.\d+", text_answer)]
     for value in values:
         assert any(abs(q - value) <= tolerance for q in quoted), f"the model answer does not quote {value:.2f}"
@@ -104,5 +109,10 @@ def test_randomisation_answer_holds(solution):
     assert all(v >= 0.99 for v in edges)                    # the control never changes
     for values in (sal, cam):
         assert values[0] >= 0.9                              # the dense layer alone barely changes the maps
-        assert values[1] <= 0.8 and values[-1] <= 0.3       # re-initialising conv3 and below destroys them
-    expect_quoted(answer("answer_randomisation"), (sal[0], sal[1], sal[-1], cam[0], cam[1], cam[-1]))
+        assert values[1] <= 0.8 and values[2] < values[1]    # re-initialising conv3, then conv2, destroys them
+        assert abs(values[-1]) <= 0.3                        # "close to zero" with every conv layer random
+    text_answer = " ".join(answer("answer_randomisation").split())
+    # a map that stays at 0.98 when the class layer is random fails the check for that layer (issue 20)
+    assert "for that layer both maps fail the check" in text_answer and "not for `logits`" in text_answer
+    assert "your correlations may differ by a few hundredths" in text_answer
+    expect_quoted(text_answer, (sal[0], sal[1], sal[2], sal[-1], cam[0], cam[1], cam[2], cam[-1]))

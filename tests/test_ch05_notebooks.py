@@ -1,6 +1,13 @@
 """Chapter 5's notebooks run: the solution start to finish (offline; the claims of its model answers
 hold on the numbers it prints), the release up to its first exercise, a stub's self-check says
-"not attempted"."""
+"not attempted".
+
+Numeric environments (scripts/measure_numeric_spread.py, docs/numeric-spread.md; 2-core Intel Xeon,
+AVX-512): 1 or 2 threads, oneDNN limited to SSE4.1, and NumPy's OpenBLAS kernels SkylakeX, Haswell,
+Sandybridge and Prescott print the same dashboard and permutation-importance numbers to every digit
+quoted (the forest, TreeExplainer and the permutations do not use BLAS in a way that reaches them), so
+those claims are compared exactly; the surrogate numbers move and are compared with ranges.
+"""
 import re
 
 import nbformat
@@ -73,22 +80,44 @@ def test_permutation_answer_claims(solution):
 
 
 def test_surrogate_answer_claims(solution):
+    """The surrogate answer's claims, with the spread measured across numeric environments.
+
+    scripts/measure_numeric_spread.py (docs/numeric-spread.md) on a 2-core Intel Xeon (AVX-512): 1 and 2
+    threads and oneDNN's ISA change nothing here; NumPy's OpenBLAS kernel does. The SVC's probabilities
+    then differ in their last digits, and the fully grown tree surrogate picks other splits among
+    near-ties: SkylakeX (the default on AVX-512, the issue's Intel numbers) / Haswell and Sandybridge (AVX2
+    machines, the numbers the answer was first written with) / Prescott (generic):
+    tree fidelity 0.633 / 0.560 / 0.597, top importance 0.68 in all, 12-row tree medians -0.71 / -0.50 /
+    -0.55 and +0.04 / -0.05 / +0.13 with augmentation. The parabola, linear and SGD numbers are the same
+    in every environment. The ranges below hold all of them with a margin.
+    """
     _, text = solution
     linear_sq = printed_number(text, r"x0\^2 black box, linear surrogate: fidelity R2 = (\S+)")
     tree_sq = printed_number(text, r"x0\^2 black box, tree   surrogate: fidelity R2 = (\S+)")
-    assert (linear_sq, tree_sq) == (0.005, 1.0)
+    assert abs(linear_sq - 0.005) <= 0.005 and tree_sq >= 0.995, (linear_sq, tree_sq)
     fid = {k: printed_number(text, rf"SVC, {k}\s+surrogate: fidelity R2 on held-out training rows = (\S+)")
            for k in ("linear", "sgd", "tree")}
-    assert fid == {"linear": 0.742, "sgd": 0.761, "tree": 0.56}
-    assert "tree surrogate: depth 23 - top 3: [('worst concave points', 0.68)" in text
+    # "the linear and SGD surrogates (0.742 and 0.761) mimic its probability better than the fully grown tree
+    # (about 0.6, depth 23 ...)"
+    assert abs(fid["linear"] - 0.742) <= 0.01 and abs(fid["sgd"] - 0.761) <= 0.01, fid
+    assert 0.50 <= fid["tree"] <= 0.70 and fid["tree"] < min(fid["linear"], fid["sgd"]) - 0.03, fid
+    top = re.search(r"tree surrogate: depth (\d+) - top 3: \[\('worst concave points', ([\d.]+)\)", text)
+    assert top and 20 <= int(top.group(1)) <= 26 and abs(float(top.group(2)) - 0.68) <= 0.03, top and top.group(0)
     small = {(k, a): printed_number(text, rf"12 rows, {k}\s+surrogate, augment={a}\s*: median R2 against the SVC on the "
                                    rf"test rows = (\S+)")
              for k in ("linear", "tree") for a in ("False", "True")}
-    assert small == {("linear", "False"): -0.69, ("linear", "True"): -1.19,
-                     ("tree", "False"): -0.5, ("tree", "True"): -0.05}
-    answer = answer_of("answer_surrogate")
-    for quoted in ("0.005", "1.000", "0.742 and 0.761", "0.560, depth 23", "0.68", "-0.69", "-1.19", "-0.50", "-0.05"):
-        assert quoted in answer
+    # "the linear surrogate does worse than predicting the mean (median R² -0.69, or -1.19 with augmentation),
+    # and the tree's median R² is negative without augmentation (between -0.7 and -0.5 ...) and about 0 with
+    # it (between -0.05 and +0.13)"
+    assert abs(small["linear", "False"] + 0.69) <= 0.03 and abs(small["linear", "True"] + 1.19) <= 0.03, small
+    assert -0.85 <= small["tree", "False"] <= -0.35, small
+    assert -0.20 <= small["tree", "True"] <= 0.25, small
+    answer = model_answer(CH, "answer_surrogate", normalise_spaces=True)
+    for quoted in ("0.005", "1.000", "0.742 and 0.761", "about 0.6, depth 23", "0.633", "0.560", "about 0.68",
+                   "-0.69, or -1.19", "between -0.7 and -0.5", "(between -0.05 and +0.13)",
+                   "Quote your own printed numbers"):
+        assert quoted in answer, quoted
+    assert "every median R² is" not in answer  # false on AVX-512 machines (the tree's +0.04)
 
 
 def test_raw_feature_answer_claims(solution):
