@@ -74,3 +74,27 @@ def graded_reproducibly(tmp_path, chapter: str, answers: dict) -> None:
     kept = [ex for ex in answers if got[ex] >= max_points(ex)]
     assert not kept, f"wrong answers kept full marks: {kept}"
     assert first.score == second.score < first.max_score
+
+
+LAZY_SHARE = 0.10  # a submission without the method earns at most this share of a chapter's automatic points
+
+
+def lazy_scores_at_most_a_tenth(tmp_path, chapter: str, answers: dict, what: str) -> None:
+    """A submission whose exercises implement nothing (constants, zeros, one model call, a fake object,
+    ``answers``; ``None`` leaves a stub) earns at most ``LAZY_SHARE`` of the chapter's automatic points."""
+    path = make_submission(tmp_path, chapter, answers, name=f"lazy-{chapter}.ipynb")
+    _lazy_share_at_most(path, chapter, what)
+
+
+def lookup_scores_at_most_a_tenth(tmp_path, chapter: str) -> None:
+    """A submission answering every public check from a table of recorded answers (see
+    ``tests/lookup_submissions.py``) earns at most ``LAZY_SHARE`` of the chapter's automatic points."""
+    from tests.lookup_submissions import lookup_submission
+    _lazy_share_at_most(lookup_submission(tmp_path, chapter), chapter, "answers looked up from the public checks")
+
+
+def _lazy_share_at_most(path, chapter: str, what: str) -> None:
+    got, report = scores(path, chapter)
+    earned = [(ex, r.check.name) for ex, rs in report.results.items() for r in rs if r.passed and r.check.points]
+    assert report.score <= LAZY_SHARE * report.max_score, (
+        f"{what}: {report.score:g} of {report.max_score:g} points; checks that paid: {earned}")
