@@ -246,7 +246,7 @@ def _(call):
 @check(CAM, "a layer before the last convolution (conv1, before a max-pool)", points=2, hidden=True)
 def _(call):
     net = gap_net(seed=33)
-    check_cam(call, net, "conv1", 1, 109, what="at conv1 (16 x 16), whose gradients come back through a max-pool, "
+    check_cam(call, net, "conv1", 2, 109, what="at conv1 (16 x 16), whose gradients come back through a max-pool, "
                                                "conv2 and its ReLU")
     check_cam(call, gap_net(seed=34, style="nested"), "conv1", 0, 110, what="at conv1 of a nested model")
 
