@@ -211,6 +211,11 @@ WRONG = {
         logit = model(x)[0, class_index]
     s = tf.reduce_max(tf.abs(tape.gradient(logit, x)[0]), axis=-1).numpy()
     return (s - s.min()) / (s.max() - s.min())""",
+        "returns a TensorFlow tensor": SAL_HEAD + """
+        logit = model(x)[0, class_index]
+    s = tf.reduce_max(tf.abs(tape.gradient(logit, x)[0]), axis=-1)
+    span = tf.reduce_max(s) - tf.reduce_min(s)
+    return (s - tf.reduce_min(s)) / span if span > 0 else tf.zeros_like(s)""",
         "not normalised": SAL_HEAD + """
         logit = model(x)[0, class_index]
     return tf.reduce_max(tf.abs(tape.gradient(logit, x)[0]), axis=-1).numpy()""",
@@ -271,6 +276,11 @@ WRONG = {
                 weights = tf.reduce_mean(tape.gradient(logit, features)[0], axis=(0, 1))
                 cam = tf.nn.relu(tf.reduce_sum(features[0] * weights, axis=-1)).numpy()
                 return cam / cam.max() if cam.max() > 0 else cam""",
+        "returns a TensorFlow tensor": CAM_HEAD_NESTED + """
+        logit = logits[0, class_index]
+    weights = tf.reduce_mean(tape.gradient(logit, features)[0], axis=(0, 1))
+    cam = tf.nn.relu(tf.reduce_sum(features[0] * weights, axis=-1))
+    return cam / tf.reduce_max(cam) if tf.reduce_max(cam) > 0 else cam""",
         "divides by zero for an all-zero map": CAM_HEAD + """
         logit = logits[0, class_index]
     weights = tf.reduce_mean(tape.gradient(logit, features)[0], axis=(0, 1))
@@ -287,6 +297,11 @@ WRONG = {
                 h, w = np.shape(image)[:2]
                 big = tf.image.resize(cam[..., None], (h, w), method="nearest").numpy()[..., 0]
                 return big * saliency_map(model, image, class_index)""",
+        "returns a TensorFlow tensor": """
+            def guided_grad_cam(model, image, layer_name, class_index):
+                cam = grad_cam(model, image, layer_name, class_index)
+                h, w = np.shape(image)[:2]
+                return tf.image.resize(cam[..., None], (h, w))[..., 0] * saliency_map(model, image, class_index)""",
         "upsampled Grad-CAM only (no saliency)": """
             def guided_grad_cam(model, image, layer_name, class_index):
                 cam = grad_cam(model, image, layer_name, class_index)

@@ -11,12 +11,11 @@ right values on the same call, so it pays nothing to an answer without the metho
 """
 import numpy as np
 
-from autograder.checks import CheckFailed, check, expect, expect_close, expect_shape
+from autograder.checks import THEN, CheckFailed, check, expect, expect_close, expect_shape
 from autograder.answers.ch03_shap import exact_shapley, mean_prediction, prediction
 from autograder.public.ch03_shap import (GI, KS, SV, case, expect_kernel_types, explain_wrong, interaction_model,
                                          unpack_kernel, unpack_ranking)
 from autograder.testmodels.ch03_shap import RankingTypes, TermModel, random_background, random_row
-from autograder.checks import THEN
 
 # Every rule the exercise texts state, and the checks (public or hidden) that cover it.
 CONTRACT = {

@@ -15,13 +15,12 @@ import numpy as np
 
 from autograder.answers import ch04_cnn as answers
 from autograder.checks import THEN, CheckFailed, check, expect, expect_close, expect_shape
-from autograder.public.ch04_cnn import (ACT, ATOL, CAM, GUIDED, PATTERN, POINT, RAND, SAL, call_explaining_keras3,
-                                        call_pattern, check_activations, check_cam, check_guided, check_saliency,
+from autograder.public.ch04_cnn import (ACT, ATOL, CAM, GUIDED, PATTERN, POINT, RAND, SAL, call_pattern,
+                                        check_activations, check_cam, check_guided, check_saliency,
                                         expect_correlations, expect_map, fingerprint_case, image_for, pointing_case)
-from autograder.testmodels.ch04_cnn import (FINGERPRINT_LAYERS, BiasFingerprintMap, CallAgain, ConstantOriginalMap,
-                                            FingerprintMap, KerasNet, ModelUnchanged, RepeatableFingerprint,
-                                            detector_net, fingerprint_net, gap_net, linear_net, patch_net,
-                                            relu_head_net)
+from autograder.testmodels.ch04_cnn import (BiasFingerprintMap, CallAgain, ConstantOriginalMap, FingerprintMap,
+                                            KerasNet, ModelUnchanged, RepeatableFingerprint, detector_net,
+                                            fingerprint_net, gap_net, linear_net, patch_net, relu_head_net)
 from imlbook.ch04_cnn import make_scenes
 
 # Every rule the exercises' text states -> the checks that cover it.
@@ -58,7 +57,8 @@ CONTRACT = {
             "another linear model and class, and a nested model"],
         "an all-equal map becomes zeros": ["a class the image cannot change gives zeros; another class does not"],
         "leaves the image unchanged": ["leaves the image unchanged",
-                                       "leaves the image unchanged, with the right map"],
+                                       "leaves the image unchanged, returns a NumPy array, with the right map"],
+        "returns a NumPy array": ["leaves the image unchanged, returns a NumPy array, with the right map"],
     },
     CAM: {
         "returns an array (h, w) at the layer's resolution": [
@@ -73,7 +73,9 @@ CONTRACT = {
             "a linear convnet, another class, a Sequential model"],
         "a map that is all zeros stays zeros": [
             "a map that is zero everywhere stays zero (no division by zero)",
-            "another network: an all-zero map stays zero, another class's map does not"],
+            "another network: an all-zero map stays zero, another class's map does not (NumPy arrays)"],
+        "returns a NumPy array": [
+            "another network: an all-zero map stays zero, another class's map does not (NumPy arrays)"],
         "the requested layer, also inside a nested model": [
             "a layer before the last convolution (conv1, before a max-pool)",
             "a nested model: the layer sits in a base model behind a preprocessing layer",
@@ -89,6 +91,7 @@ CONTRACT = {
         "times the saliency map, array (H, W)": [
             "Grad-CAM upsampled bilinearly to the input size, times the saliency map",
             "a Sequential network and another layer size", "a nested model, another class"],
+        "returns a NumPy array": ["returns a NumPy array (H, W), with the right values"],
     },
     RAND: {
         "re-initialises the listed layers cumulatively, in the order given, with their own initialisers": [
@@ -216,12 +219,14 @@ def _(call):
     check_saliency(call, net, 1, seed=105, what="for class 1 of the same model")
 
 
-@check(SAL, "leaves the image unchanged, with the right map", points=0.625, hidden=True)
+@check(SAL, "leaves the image unchanged, returns a NumPy array, with the right map", points=0.625, hidden=True)
 def _(call):
     net = patch_net(seed=31, shape=(8, 12, 3), style="sequential")
     image = image_for(net, 106)
     before = image.copy()
-    out = expect_map(call(model=net, image=image, class_index=2), net.input_shape[:2], "the saliency map")
+    out = call(model=net, image=image, class_index=2)
+    call.expect_array("the saliency map", kind="float", hint="return a NumPy array: tensor.numpy() or np.asarray(...)")
+    out = expect_map(out, net.input_shape[:2], "the saliency map")
     call.expect_unchanged("image", before)
     expect_close(out, answers.saliency(net, 2), "wrong saliency map", atol=ATOL, rtol=0)
 
@@ -267,20 +272,22 @@ def _(call):
            hint="use the class logit and the requested layer; ReLU(sum_k weight_k * A_k)")
 
 
-@check(CAM, "another network: an all-zero map stays zero, another class's map does not", points=1, hidden=True)
+@check(CAM, "another network: an all-zero map stays zero, another class's map does not (NumPy arrays)", points=1,
+       hidden=True)
 def _(call):
-    net = relu_head_net(seed=35, shape=(6, 8, 3))
-    image = image_for(net, 111)
+    # a zero image: the feature maps are the biases, and class 0's weighted sum is negative everywhere
+    net = relu_head_net(seed=49, shape=(6, 8, 3))
+    image = np.zeros(net.input_shape, dtype=np.float32)
     a = answers.layer_output(net, image, "features")
-    raws = [answers.cam_from(a, answers.layer_gradient(net, image, "features", k), relu_on=False) for k in range(3)]
-    zero = next((k for k in range(3) if raws[k].max() < -1e-3), None)
-    live = next(k for k in range(3) if raws[k].max() > 1e-2)
-    if zero is not None:
-        out = expect_map(call(model=net, image=image, layer_name="features", class_index=zero), a.shape[:2],
-                         "the Grad-CAM map")
-        expect_close(out, np.zeros(a.shape[:2]), f"class {zero}'s map is zero everywhere after the ReLU and should "
-                     "stay all zeros (no NaN from 0/0)", hint="divide by the maximum only when it is > 0", atol=ATOL)
-    check_cam(call, net, "features", live, 111, what=f"for class {live}")
+    assert answers.cam_from(a, answers.layer_gradient(net, image, "features", 0), relu_on=False).max() < -0.02
+    out = call(model=net, image=image, layer_name="features", class_index=0)
+    call.expect_array("the Grad-CAM map", kind="float", hint="return a NumPy array: tensor.numpy()")
+    out = expect_map(out, a.shape[:2], "the Grad-CAM map")
+    expect_close(out, np.zeros(a.shape[:2]), "class 0's map is zero everywhere after the ReLU and should stay all "
+                 "zeros (no NaN from 0/0)", hint="divide by the maximum only when it is > 0", atol=ATOL)
+    # class 1 on a random image: a map that is not all zeros (all 48 positions > 0, not constant)
+    check_cam(call, net, "features", 1, 111, what="for class 1 of a random image")
+    call.expect_array("the Grad-CAM map", kind="float", hint="return a NumPy array: tensor.numpy()")
 
 
 # ---------------------------------------------------------------------------- guided_grad_cam
@@ -290,10 +297,20 @@ def _(call):
                  what="(Sequential, 5 x 3 Grad-CAM, 20 x 12 input)")
 
 
-@check(GUIDED, "a nested model, another class", points=1.75, hidden=True)
+@check(GUIDED, "a nested model, another class", points=1.25, hidden=True)
 def _(call):
     check_guided(call, patch_net(seed=36, shape=(12, 16, 3), style="nested"), "patches", 0, 112,
                  what="(nested model, 3 x 4 Grad-CAM, 12 x 16 input)")
+
+
+@check(GUIDED, "returns a NumPy array (H, W), with the right values", points=0.5, hidden=True)
+def _(call):
+    net = patch_net(seed=37, shape=(8, 8, 3))
+    image = image_for(net, 113)
+    out = call(model=net, image=image, layer_name="patches", class_index=1)
+    call.expect_array("the Guided Grad-CAM map", kind="float", hint="return a NumPy array: tensor.numpy()")
+    expect_close(expect_map(out, (8, 8), "the Guided Grad-CAM map"), answers.guided_grad_cam(net, image, "patches", 1),
+                 "wrong Guided Grad-CAM map (2 x 2 Grad-CAM, 8 x 8 input)", atol=ATOL, rtol=0)
 
 
 # ---------------------------------------------------------------------------- randomisation_check
