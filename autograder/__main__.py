@@ -46,16 +46,19 @@ def cmd_grade(args) -> int:
                                     limits=limits)
             print(_summary(report, public_only=args.public_only))
             if results is None:
-                print("(nothing written; add --results FILE to keep the results as JSON)")
+                print("(nothing written; add --results FILE to keep the results as JSON"
+                      + (" and the feedback beside it)" if args.feedback else ")"))
                 return 0
             data = report.gradescope()
             data["extra_data"]["isolation"] = sandbox.isolation_description(limits)
             results.write_text(json.dumps(data, indent=2), encoding="utf-8")
             print(f"results written to {results}")
+            for path in _write_feedback(report, results, args.feedback):
+                print(f"feedback written to {path}")
             return 0
         out = outdirs.resolve(args.out or "graded")
         batch = grade_batch(paths, out, jobs=args.jobs, chapter=args.chapter, include_hidden=not args.public_only,
-                            limits=limits, force=args.force, feedback=args.feedback)
+                            limits=limits, force=args.force, feedback=args.feedback or "md")
     except outdirs.UnsafeOutput as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -64,7 +67,8 @@ def cmd_grade(args) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
-    feedback = {"md": "feedback.md", "html": "feedback.html", "both": "feedback.md and feedback.html"}[args.feedback]
+    feedback = {"md": "feedback.md", "html": "feedback.html", "both": "feedback.md and feedback.html"}[
+        args.feedback or "md"]
     print(f"graded {batch.graded} notebook(s), {batch.skipped} already graded; class grades in "
           f"{out / 'grades.csv'}; class report in {out / 'report.html'}; per-student results.json and "
           f"{feedback} under {out}/<student>/<chapter>/")
@@ -72,6 +76,21 @@ def cmd_grade(args) -> int:
         print(f"WARNING: the grader's files changed during the batch: see {out / 'integrity.txt'}", file=sys.stderr)
         return 3
     return 0
+
+
+def _write_feedback(report, results: Path, kind) -> list:
+    """One notebook's feedback beside its results file (``--feedback md|html|both``; none if not asked)."""
+    from autograder.batch import feedback_html
+
+    written = []
+    stem = results.stem.replace("results", "feedback") if "results" in results.stem else f"{results.stem}.feedback"
+    if kind in ("md", "both"):
+        written.append(results.with_name(f"{stem}.md"))
+        written[-1].write_text(report.feedback_markdown(), encoding="utf-8")
+    if kind in ("html", "both"):
+        written.append(results.with_name(f"{stem}.html"))
+        written[-1].write_text(feedback_html(report), encoding="utf-8")
+    return written
 
 
 def _results_path(args):
@@ -196,8 +215,9 @@ def main(argv=None) -> int:
     g.add_argument("--exercise-timeout", type=float, default=Limits.exercise_s, help="seconds per exercise")
     g.add_argument("--notebook-timeout", type=float, default=Limits.notebook_s, help="seconds per notebook")
     g.add_argument("--memory-gib", type=float, default=Limits.memory_bytes / GIB, help="memory cap per worker")
-    g.add_argument("--feedback", choices=["md", "html", "both"], default="md",
-                   help="per-student feedback file: feedback.md, feedback.html or both (default: md)")
+    g.add_argument("--feedback", choices=["md", "html", "both"], default=None,
+                   help="per-student feedback file: feedback.md, feedback.html or both (default: md for a "
+                        "batch; for one notebook, written beside --results only when asked)")
     g.add_argument("--isolation", choices=["auto", "namespace", "none"], default="auto",
                    help="auto: Linux namespaces where available, else process limits only (default); "
                         "namespace: refuse to grade without them; none: process limits only")

@@ -301,11 +301,13 @@ def write_class_csv(out: Path) -> Path:
             problems.append("patches what the grade cells use: " + "; ".join(map(str, extra["tampering"]))[:300])
         if problems:
             row["problems"] = "; ".join(filter(None, [row.get("problems", "")] + problems))
-    chapter_cols = [f"{ch} total" for ch in chapters()]
+    graded = [ch for ch in chapters() if any(f"{ch} total" in row for row in rows.values())]  # only those graded
+    chapter_cols = [f"{ch} total" for ch in graded]
     for row in rows.values():
         row["total"] = sum(float(row.get(c, 0)) for c in chapter_cols)
-    written = _written_marks_hook(out, rows)  # "out of", written points (autograder.manual)
-    header = ["student", "total", *written[:1], *chapter_cols, *[ex for _, ex in exercises], *written[1:], "problems"]
+    written = _written_marks_hook(out, rows)  # "out of", written points, what "total" includes (autograder.manual)
+    header = ["student", "total", *written[:2], *chapter_cols, *[ex for ch, ex in exercises if ch in graded],
+              *written[2:], "problems"]
     path = out / "grades.csv"
     tmp = out / f".grades.csv.{os.getpid()}.tmp"
     with tmp.open("w", newline="", encoding="utf-8") as fh:

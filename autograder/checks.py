@@ -29,7 +29,8 @@ import dataclasses
 import importlib
 import numbers
 import pkgutil
-from typing import Any, Callable, Dict, List, Optional
+import re
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -96,6 +97,10 @@ class Check:
     run: Callable[[Callable[..., Any]], None]
     hidden: bool = False
     chapter: str = ""  # the check module's name, e.g. "ch01_pdp_ice"
+    # Names of this exercise's checks of *values* that must pass for this check's points to count. A
+    # property that a do-nothing function also has (a shape, inputs unchanged, one model call, same seed
+    # same answer) is worth nothing on its own: see :func:`apply_counts_with`.
+    counts_with: Tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -105,8 +110,14 @@ class Check:
 _REGISTRY: Dict[str, List[Check]] = {}
 
 
-def check(exercise: str, name: str, points: float = 1.0, hidden: bool = False):
-    """Decorator registering ``fn(call)`` as a check of ``exercise``."""
+def check(exercise: str, name: str, points: float = 1.0, hidden: bool = False,
+          counts_with: Union[str, Tuple[str, ...]] = ()):
+    """Decorator registering ``fn(call)`` as a check of ``exercise``.
+
+    ``counts_with``: the name(s) of value checks of the same exercise that must also pass for this
+    check's points to count (for properties a do-nothing answer has too).
+    """
+    needs = (counts_with,) if isinstance(counts_with, str) else tuple(counts_with)
 
     def register(fn):
         checks = _REGISTRY.setdefault(exercise, [])
@@ -115,7 +126,7 @@ def check(exercise: str, name: str, points: float = 1.0, hidden: bool = False):
         chapter = fn.__module__.rsplit(".", 1)[-1]
         if checks and not hidden and checks[0].chapter != chapter:
             raise ValueError(f"exercise {exercise!r} is already defined in chapter {checks[0].chapter!r}")
-        checks.append(Check(exercise, name, float(points), fn, hidden, chapter if not hidden else ""))
+        checks.append(Check(exercise, name, float(points), fn, hidden, chapter if not hidden else "", needs))
         return fn
 
     return register
@@ -184,9 +195,13 @@ def expect_shape(value: Any, shape: tuple, what: str = "the result", hint: str =
         raise CheckFailed(f"{what} should be an array of shape {shape}, got {_describe(value)}", hint)
     if value.shape != tuple(shape):
         raise CheckFailed(f"{what} has shape {value.shape}, expected {tuple(shape)}", hint)
-    if not np.all(np.isfinite(value)):
-        raise CheckFailed(f"{what} contains NaN or infinite values", hint)
+    if not np.all(np.isfinite(value)):  # the check's hint is about shapes or values, not about NaN
+        raise CheckFailed(f"{what} contains NaN or infinite values", NAN_HINT)
     return value
+
+
+NAN_HINT = ("look for a division by zero (0 / 0 gives NaN), e.g. when normalising by a maximum or a sum that "
+            "can be 0")
 
 
 def expect_close(actual: Any, expected: Any, message: str, hint: str = "",
@@ -196,10 +211,17 @@ def expect_close(actual: Any, expected: Any, message: str, hint: str = "",
     if actual.shape != expected.shape:
         raise CheckFailed(f"{message} (shape {actual.shape}, expected {expected.shape})", hint)
     if not np.allclose(actual, expected, rtol=rtol, atol=atol, equal_nan=False):
-        worst = np.unravel_index(np.argmax(np.abs(actual - expected)), actual.shape) if actual.size else ()
+        if not np.all(np.isfinite(actual)):  # the check's own hint is about values, not about NaN
+            bad = int(np.sum(~np.isfinite(actual)))
+            raise CheckFailed(f"{message}: {'the result is' if actual.ndim == 0 else f'{bad} value(s) are'} NaN or "
+                              f"infinite", NAN_HINT)
         detail = ""
-        if actual.size:
-            detail = f" (e.g. at index {tuple(int(i) for i in worst)}: got {actual[worst]:.6g}, expected {expected[worst]:.6g})"
+        if actual.ndim == 0:
+            detail = f" (got {float(actual):.6g}, expected {float(expected):.6g})"
+        elif actual.size:
+            worst = np.unravel_index(np.argmax(np.abs(actual - expected)), actual.shape)
+            detail = (f" (e.g. at index {tuple(int(i) for i in worst)}: got {actual[worst]:.6g}, "
+                      f"expected {expected[worst]:.6g})")
         raise CheckFailed(message + detail, hint)
 
 
@@ -420,16 +442,40 @@ def _summarize(exc: BaseException) -> str:
 
 
 def _where(exc: BaseException) -> str:
-    """The last frame of the traceback that is not the grader's own code."""
+    """The student's own line that led to the error: the last frame of their code (a notebook cell, the
+    grader's ``<submission>``), with the library that raised it named when the error came from inside one
+    (``line 7: cam = grad_model(x) (the error was raised inside keras)``); otherwise the last frame that
+    is not the grader's own code."""
     import traceback
 
     frames = [f for f in traceback.extract_tb(exc.__traceback__)
               if "autograder" not in f.filename.replace("\\", "/").split("/")[-2:][0]]
     if not frames:
         return ""
-    f = frames[-1]
+    own = [f for f in frames if _is_student_code(f.filename)]
+    f = own[-1] if own else frames[-1]
     line = (f.line or "").strip()
-    return f"line {f.lineno}: {line}"[:200] if line else ""
+    if not line and not own:
+        return ""
+    where = f"line {f.lineno}: {line}" if line else f"line {f.lineno} of your code"
+    if own and f is not frames[-1]:
+        where += f" (the error was raised inside {_library(frames[-1].filename)})"
+    return where[:200]
+
+
+def _is_student_code(filename: str) -> bool:
+    """A notebook cell or the grader's extracted submission, not a file of an installed library."""
+    name = filename.replace("\\", "/")
+    return (name.startswith("<") and not name.startswith("<frozen")) or "/ipykernel_" in name \
+        or "ipython-input-" in name
+
+
+def _library(filename: str) -> str:
+    parts = filename.replace("\\", "/").split("/")
+    for marker in ("site-packages", "dist-packages"):
+        if marker in parts and parts.index(marker) + 1 < len(parts):
+            return parts[parts.index(marker) + 1].removesuffix(".py")
+    return "Python's standard library" if "python3" in filename else parts[-1]
 
 
 class Caller:
@@ -498,7 +544,7 @@ class Caller:
 @dataclasses.dataclass
 class CheckResult:
     check: Check
-    status: str      # "passed" | "failed" | "not attempted" | "error" | "timed out" | "crashed"
+    status: str      # "passed" | "failed" | "not counted" | "not attempted" | "error" | "timed out" | "crashed"
     message: str = ""
     hint: str = ""
     seconds: float = 0.0  # wall clock of this check (the student's calls, test-model calls and the comparison)
@@ -518,7 +564,40 @@ def run_check(chk: Check, backend: Callable[[Dict[str, Any]], Dict[str, Any]]) -
     started = time.perf_counter()
     result = _run_check(chk, backend)
     result.seconds = time.perf_counter() - started
+    if chk.hidden and not result.passed:
+        result.message = redact_inputs(result.message)
     return result
+
+
+_NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?!\w)")
+_LISTING = re.compile(r"[\[{(][^\[\]{}()]*,[^\[\]{}()]*[\]})]")
+_QUOTED = re.compile(r"(['\"])[^'\"]{13,}\1")
+
+
+def redact_inputs(text: str) -> str:
+    """A hidden check's failure text without the data it could carry: what went wrong stays, the inputs go.
+
+    The student's own exception message (``raise ValueError(repr(X))``) or a result echoing its input
+    would otherwise print a hidden check's inputs into the feedback. Numbers other than small counts
+    (shapes, indices: at most 2 digits) become ``…``, listings of values ``[…]``, long quoted strings
+    ``'…'``; the text is cut at 300 characters."""
+    def number(m: "re.Match") -> str:
+        token = m.group(0)
+        return token if re.fullmatch(r"[-+]?\d{1,2}", token) else "…"
+
+    def listing(m: "re.Match") -> str:
+        inner = m.group(0)
+        shape_like = re.fullmatch(r"[(\[][\w\s,…]*[)\]]", _NUMBER.sub(number, inner))  # (n, 1), (3, 4)
+        return inner if shape_like and len(inner) < 20 and inner.count(",") <= 3 else inner[0] + "…" + inner[-1]
+
+    out = _QUOTED.sub(lambda m: m.group(1) + "…" + m.group(1), str(text))
+    for _ in range(4):  # nested listings, innermost first
+        redacted = _LISTING.sub(listing, out)
+        if redacted == out:
+            break
+        out = redacted
+    out = _NUMBER.sub(number, out)
+    return out if len(out) <= 300 else out[:300] + "…"
 
 
 def _run_check(chk: Check, backend: Callable[[Dict[str, Any]], Dict[str, Any]]) -> CheckResult:
@@ -564,4 +643,58 @@ def run_checks(exercise: str, backend, include_hidden: bool) -> List[CheckResult
         results.append(res)
         if res.status in ("not attempted", "timed out", "crashed") and not res.partial:
             stop = res
+    return apply_counts_with(explain_by_earlier(results))
+
+
+def apply_counts_with(results: List[CheckResult]) -> List[CheckResult]:
+    """A passed check whose ``counts_with`` checks did not all count becomes "not counted" (no points).
+
+    Transitive: a shape check that counts with a public value check, which counts with a hidden check on
+    fresh inputs, counts only when both do. A name that is not among ``results`` (a hidden check, in a
+    student's self-check) is not required.
+    """
+    results = list(results)
+    changed = True
+    while changed:
+        changed = False
+        counted = {r.check.name: r.passed for r in results}
+        for i, r in enumerate(results):
+            missing = [n for n in r.check.counts_with if n in counted and not counted[n]]
+            if r.passed and missing:
+                names = "; ".join(f"'{n}'" for n in missing)
+                results[i] = dataclasses.replace(
+                    r, status="not counted",
+                    message=f"this holds, but an answer that does not compute the method can pass it too: it earns "
+                            f"its points only together with this check, which did not pass: {names}",
+                    hint="fix the check named above first")
+                changed = True
+    return results
+
+
+def _gist(message: str) -> str:
+    """A failure message without its example ("(e.g. at index ...)", "(shape ...)") or the student's line."""
+    return re.split(r" \((?:e\.g\. |got |shape |line )", str(message), maxsplit=1)[0].strip()
+
+
+def explain_by_earlier(results: List[CheckResult]) -> List[CheckResult]:
+    """A failure that is the same as an earlier check's failure of the exercise (same message, same
+    error) says so and drops its own hint, which was written for another mistake: "calls f once"
+    failing with "wrong Shapley values" is explained by the values check, not by the number of calls."""
+    def same(a: str, b: str) -> bool:  # "wrong Shapley values" and "wrong Shapley values for p = 8"
+        short, long = sorted((a, b), key=len)
+        return long == short or long.startswith(short + " ")
+
+    earlier: List[Tuple[str, CheckResult]] = []
+    root: Dict[int, CheckResult] = {}  # a failure explained by another points at the first of the chain
+    for res in results:
+        if res.status not in ("failed", "error") or not res.message:
+            continue
+        gist = _gist(res.message)
+        cause = next((r for g, r in earlier if same(g, gist)), None)
+        earlier.append((gist, res))
+        if cause is not None:
+            cause = root.get(id(cause), cause)
+            root[id(res)] = cause
+            res.message = f"{res.message} — the same failure as the check “{cause.check.name}”: fix that one first"
+            res.hint = ""
     return results

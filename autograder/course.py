@@ -175,7 +175,10 @@ def solution_notebook(source_path: Path) -> "nbformat.NotebookNode":  # noqa: F8
     nb = nbformat.read(source_path, as_version=4)
     banner = nbformat.v4.new_markdown_cell(
         "> **Reference solutions.** Work through the notebook in `release/` first; open this one to compare. "
-        "The self-check cells still run the public checks.")
+        "The self-check cells still run the public checks.\n>\n"
+        "> **Do not submit this copy.** It has no nbgrader cell metadata, so `nbgrader autograde` finds no "
+        "graded cells in it and gives it 0 points without saying why. Submit your copy of the notebook from "
+        "`release/` (the standalone grader, `python workbook.py check`, grades either).")
     banner.id = "solutions-banner"
     for cell in nb.cells:
         src = HIDDEN_BLOCK.sub("", cell.source)
@@ -220,7 +223,8 @@ def _stage_bundle(stage: Path) -> None:
     shutil.copytree(ROOT / "release", stage / "release", ignore=ignore)
     shutil.copytree(ROOT / "imlbook", stage / "imlbook", ignore=ignore)
     shutil.copytree(ROOT / "autograder", stage / "autograder",
-                    ignore=shutil.ignore_patterns("hidden", "course.py", "manual.py", "__pycache__", "*.pyc"))
+                    ignore=shutil.ignore_patterns("hidden", "answers", "course.py", "manual.py", "__pycache__",
+                                                  "*.pyc"))
     for name in BUNDLE_FILES:
         if (ROOT / name).exists():
             shutil.copy(ROOT / name, stage / name)

@@ -105,8 +105,7 @@ class Report:
             for r in rs:
                 label = ("hidden check: " if r.check.hidden else "") + r.check.name
                 result = "passed" if r.passed else (r.message + (f" — hint: {r.hint}" if r.hint else ""))
-                result = result.replace("|", "\\|").replace("\n", " ")
-                lines.append(f"| {label} | {r.score:g} / {r.check.points:g} | {result} |")
+                lines.append(f"| {markdown_cell(label)} | {r.score:g} / {r.check.points:g} | {markdown_cell(result)} |")
             lines.append("")
         if self.manual:
             lines += ["## Written answers", "", "Graded by hand; not included in the automatic score.", ""]
@@ -114,6 +113,13 @@ class Report:
                 lines.append(f"- `{item.grade_id}` ({item.points:g} points)")
             lines.append("")
         return "\n".join(lines)
+
+
+def markdown_cell(text: str) -> str:
+    """``text`` as one cell of a Markdown table: ``|`` would end the cell ("mean |value|"), ``<...>``
+    would vanish as an HTML tag ("<the check's store>"), a newline would end the row."""
+    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace("|", "\\|").replace("\r", " ").replace("\n", " "))
 
 
 def detect_chapter(path: Path) -> Optional[str]:

@@ -13,7 +13,9 @@ After ``python workbook.py grade submitted/ --out graded/``:
    question's points, for a student and question that exist), stores them in
    ``graded/written-marks.json`` and rebuilds ``graded/grades.csv``: ``total`` = automatic +
    written points, ``out of`` = the full maximum (automatic + written) of the chapters each student
-   submitted, ``written`` and ``unmarked`` beside them, one column per written question. Nothing is
+   submitted, ``total includes`` in words (automatic only, or with the written marks so far),
+   ``written`` and ``unmarked`` beside them, one column per written question. The ``<chapter> total``
+   columns (graded chapters only) are automatic points. Nothing is
    written when a mark is invalid: the message lists every problem with its row.
 
 Regrading later (``grade ... --force``) keeps the merged marks: ``grades.csv`` is always rebuilt with them.
@@ -37,6 +39,9 @@ MARKS = "written-marks.json"
 COLUMNS = ["student", "chapter", "question", "prompt", "answer", "model_answer", "mark_scheme", "out_of",
            "points", "comment"]
 MARK_SCHEME = re.compile(r"\*\*Mark scheme[^*]*\*\*", re.I)
+SOLUTION_MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[^\n]*\n?", re.M)
+ANSWER_STUB = "*Your answer here.*"  # what nbgrader leaves in a written answer's cell (nbgrader_config.py)
+NOT_ANSWERED = "(not answered: the cell still holds the placeholder *Your answer here.*)"
 
 
 class MarksError(Exception):
@@ -92,7 +97,7 @@ def question_texts(chapter: str) -> Dict[str, Dict[str, str]]:
         nbg = cell.get("metadata", {}).get("nbgrader", {})
         if cell.get("cell_type") != "markdown" or not (nbg.get("solution") and nbg.get("grade")):
             continue
-        text = _text(cell)
+        text = SOLUTION_MARKER.sub("", _text(cell))
         m = MARK_SCHEME.search(text)
         model, scheme = (text[:m.start()].strip(), text[m.start():].strip()) if m else (text.strip(), "")
         prompt = _text(cells[i - 1]).strip() if i > 0 and cells[i - 1].get("cell_type") == "markdown" else ""
@@ -130,7 +135,9 @@ def collect(out: Path) -> List[Dict[str, object]]:
             if answers is None:
                 answer = f"(the submitted notebook is no longer at {notebook}: open the student's copy)"
             else:
-                answer = answers.get(gid, "(no answer cell found)")
+                answer = SOLUTION_MARKER.sub("", answers.get(gid, "(no answer cell found)")).strip()
+                if answer.strip() in ("", ANSWER_STUB, ANSWER_STUB.strip("*")):
+                    answer = NOT_ANSWERED
             q = texts[chapter].get(gid, {})
             rows.append({"student": student, "chapter": chapter, "question": gid, "prompt": q.get("prompt", ""),
                          "answer": answer, "model_answer": q.get("model_answer", ""),
@@ -293,4 +300,17 @@ def add_written_marks(out: Path, rows: Dict[str, Dict[str, object]]) -> List[str
     for row in rows.values():
         row.setdefault("written", 0.0)
         row.setdefault("unmarked", 0)
-    return ["out of", "written", "unmarked", *questions]
+        row["total includes"] = _total_includes(row, bool(questions))
+    return ["out of", "total includes", "written", "unmarked", *questions]
+
+
+def _total_includes(row: Dict[str, object], has_written: bool) -> str:
+    """What a grades.csv ``total`` adds up: the chapter totals are always automatic points only."""
+    if not has_written:
+        return "automatic points only (no written answers)"
+    unmarked, written = int(row.get("unmarked", 0)), float(row.get("written", 0))
+    if unmarked and not written:
+        return f"automatic points only: {unmarked} written answer(s) not marked yet"
+    if unmarked:
+        return f"automatic + written points marked so far ({unmarked} written answer(s) not marked yet)"
+    return "automatic + written points (all written answers marked)"

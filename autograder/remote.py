@@ -35,7 +35,7 @@ import builtins
 import json
 import threading
 import types
-from typing import Any, Callable, Dict, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -93,7 +93,13 @@ def stub_out(kwargs: Dict[str, Any], registry: Dict[int, Any]) -> Dict[str, Any]
 
 
 def answer(registry: Dict[int, Any], request: dict) -> dict:
-    """Run one model call the worker asked for; the reply the worker receives (pickled: grader -> worker is trusted)."""
+    """Run one model call the worker asked for; the reply the worker receives (pickled: grader -> worker is trusted).
+
+    A request that :func:`screen` refused (``request["refused"]``) is answered with a ``ValueError`` that
+    says why: the student's code sees it like any error of the model, and the grader decoded nothing."""
+    if request.get("refused"):
+        return {"ok": False, "error": "ValueError",
+                "message": f"the grader refused this call: {str(request['refused'])[:300]}"}
     try:
         model = registry[int(request["id"])]
         method = str(request.get("method", "__call__"))
@@ -107,6 +113,8 @@ def answer(registry: Dict[int, Any], request: dict) -> dict:
         value = fn(*args, **kwargs)
         tensor = hasattr(value, "numpy") and type(value) is not np.ndarray
         return {"ok": True, "value": plain(value), "tensor": bool(tensor)}
+    except Refused as exc:
+        return {"ok": False, "error": "ValueError", "message": f"the grader refused this call: {str(exc)[:300]}"}
     except Exception as exc:  # noqa: BLE001 - the model's own errors go back to the student's code
         name = type(exc).__name__
         return {"ok": False, "error": name if isinstance(getattr(builtins, name, None), type) else "RuntimeError",
@@ -137,6 +145,105 @@ def plain(value: Any, depth: int = 0) -> Any:
 # Arguments from the worker (untrusted): JSON with typed arrays, no pickles
 # ----------------------------------------------------------------------------
 ARRAY_KINDS = "biufU"
+MAX_MESSAGE_BYTES = 64 * 1024 ** 2      # decoded arguments of one model call, all arrays and strings together
+MAX_ARRAY_BYTES = 64 * 1024 ** 2        # one decoded array
+MAX_SUBMISSION_BYTES = 2 * 1024 ** 3    # everything one submission's model calls may make the grader decode
+MAX_ITEMS = 1_000_000                   # JSON values in one message (each costs the grader ~60 bytes once parsed)
+MAX_STRING_CHARS = 1_000_000            # itemsize of a string array, in characters (``<U...``)
+
+
+class Refused(ValueError):
+    """A model call the grader will not decode (forged, or larger than its limits): its message says why."""
+
+
+class Budget:
+    """How many bytes the grader has decoded for one submission's model calls (``MAX_SUBMISSION_BYTES`` in all)."""
+
+    def __init__(self, limit: int = MAX_SUBMISSION_BYTES):
+        self.limit, self.used = int(limit), 0
+
+    def spend(self, n: int) -> None:
+        if self.used + n > self.limit:
+            raise Refused(f"your code sent the test models more than {_mib(self.limit)} of data in this "
+                          f"submission; the grader refuses further calls")
+        self.used += n
+
+
+def _mib(n: float) -> str:
+    return f"{n / 1024 ** 2:.0f} MiB"
+
+
+def screen(raw: bytes, budget: Optional[Budget] = None) -> dict:
+    """A model-call message from the worker, parsed, once its declared sizes are within the limits.
+
+    Runs before anything the message describes is allocated: the number of JSON values is bounded
+    by counting separators in ``raw``, every array's size is computed from its declared dtype and
+    shape (``<U134217728`` is refused here, not allocated), and the total is charged to ``budget``
+    (one per submission). Raises :class:`Refused` with a message for the student.
+    """
+    if raw.count(b",") + raw.count(b":") > MAX_ITEMS:
+        raise Refused(f"a call to a test model with more than {MAX_ITEMS:,} values; pass arrays, not lists")
+    try:
+        request = json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        raise Refused("a call to a test model nested too deeply") from None
+    except (ValueError, UnicodeDecodeError):
+        raise Refused("a message to the grader that is not a model call") from None
+    if not isinstance(request, dict) or request.get("kind") != "model_call":
+        raise Refused("a message to the grader that is not a model call")
+    total = _declared_bytes(request.get("args", []), 0) + _declared_bytes(request.get("kwargs", {}), 0)
+    if total > MAX_MESSAGE_BYTES:
+        raise Refused(f"a call to a test model with {_mib(total)} of arguments, more than the "
+                      f"{_mib(MAX_MESSAGE_BYTES)} the grader accepts")
+    if budget is not None:
+        budget.spend(total)
+    request["screened"] = True
+    return request
+
+
+def _declared_bytes(data: Any, depth: int) -> int:
+    """What decoding ``data`` (as :func:`decode_args` would) allocates, from declared sizes only."""
+    if depth > 9:
+        raise Refused("a call to a test model nested too deeply")
+    if data is None or isinstance(data, (bool, int, float)):
+        return 8
+    if isinstance(data, str):
+        return len(data)
+    if isinstance(data, list):
+        return sum(_declared_bytes(v, depth + 1) for v in data)
+    if isinstance(data, dict) and len(data) == 1:
+        (tag, inner), = data.items()
+        if tag in ("__tuple__", "__dict__"):
+            return _declared_bytes(list(inner.values()) if isinstance(inner, dict) else inner, depth + 1)
+        if tag == "__arr__" and isinstance(inner, dict):
+            return array_spec(inner)[2]
+    raise Refused("a call to a test model with data the grader does not know")
+
+
+def array_spec(inner: dict):
+    """``(dtype, shape, nbytes)`` of an encoded array, checked against the limits before any allocation."""
+    try:
+        dtype = np.dtype(str(inner.get("dtype")))
+        shape = tuple(int(s) for s in inner.get("shape"))
+    except (TypeError, ValueError, OverflowError):
+        raise Refused("a call to a test model with an array of unknown type or shape") from None
+    if dtype.kind not in ARRAY_KINDS or dtype.fields is not None or dtype.subdtype is not None:
+        raise Refused(f"a call to a test model with an array of dtype {str(dtype)[:40]} "
+                      f"(numbers and strings only)")
+    if dtype.kind == "U" and dtype.itemsize // 4 > MAX_STRING_CHARS:
+        raise Refused(f"a call to a test model with strings of {dtype.itemsize // 4:,} characters, more than "
+                      f"the {MAX_STRING_CHARS:,} the grader accepts")
+    if len(shape) > 32 or any(s < 0 for s in shape):
+        raise Refused("a call to a test model with an array of impossible shape")
+    nbytes = dtype.itemsize
+    for s in shape:
+        nbytes *= s
+        if nbytes > MAX_ARRAY_BYTES:
+            break
+    if nbytes > MAX_ARRAY_BYTES:
+        raise Refused(f"a call to a test model with an array of more than {_mib(MAX_ARRAY_BYTES)} "
+                      f"(dtype {dtype}, shape {shape[:6]})")
+    return dtype, shape, nbytes
 
 
 def encode_args(value: Any, depth: int = 0) -> Any:
@@ -177,9 +284,12 @@ def _b64(arr: np.ndarray) -> str:
 
 
 def decode_args(data: Any, depth: int = 0) -> Any:
-    """Inverse of :func:`encode_args`, for untrusted input: numbers, strings, lists, tuples, dicts, plain arrays."""
+    """Inverse of :func:`encode_args`, for untrusted input: numbers, strings, lists, tuples, dicts, plain arrays.
+
+    Every array's size is checked (:func:`array_spec`) before it is allocated, and the data must
+    match the declared shape exactly."""
     if depth > 9:
-        raise ValueError("arguments nested too deeply")
+        raise Refused("arguments nested too deeply")
     if data is None or isinstance(data, (bool, int, float, str)):
         return data
     if isinstance(data, list):
@@ -191,17 +301,27 @@ def decode_args(data: Any, depth: int = 0) -> Any:
         if tag == "__dict__" and isinstance(inner, dict):
             return {str(k): decode_args(v, depth + 1) for k, v in inner.items()}
         if tag == "__arr__" and isinstance(inner, dict):
-            dtype = np.dtype(str(inner["dtype"]))
-            shape = tuple(int(s) for s in inner["shape"])
-            if dtype.kind not in ARRAY_KINDS or any(s < 0 for s in shape):
-                raise ValueError("unexpected array")
+            dtype, shape, nbytes = array_spec(inner)
+            count = nbytes // dtype.itemsize if dtype.itemsize else 0
             if dtype.kind == "U":
-                arr = np.array(inner["data"], dtype=dtype).reshape(shape)
-            else:
-                import base64
-                arr = np.frombuffer(base64.b64decode(inner["data"]), dtype=dtype).reshape(shape).copy()
-            return arr
-    raise ValueError("unexpected argument data from the worker")
+                flat = inner.get("data")
+                flat = [flat] if isinstance(flat, str) and shape == () else flat
+                flat = np.ravel(np.array(flat, dtype=object)) if isinstance(flat, list) else None
+                if flat is None or flat.size != count or not all(type(v) is str for v in flat):
+                    raise Refused("a call to a test model whose string array does not match its shape")
+                if any(len(v) > dtype.itemsize // 4 for v in flat):
+                    raise Refused("a call to a test model whose strings are longer than their dtype")
+                return np.array(flat.tolist(), dtype=dtype).reshape(shape)
+            import base64
+            import binascii
+            try:
+                raw = base64.b64decode(str(inner.get("data", "")), validate=True)
+            except (binascii.Error, ValueError):
+                raise Refused("a call to a test model with unreadable array data") from None
+            if len(raw) != nbytes:
+                raise Refused("a call to a test model whose array data does not match its shape")
+            return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+    raise Refused("unexpected argument data from the worker")
 
 
 # ----------------------------------------------------------------------------

@@ -101,7 +101,8 @@ def build_report(out: Path) -> dict:
         link = path.parent.relative_to(out).as_posix()
         ch = chapters.setdefault(chapter, {"submissions": 0, "scores": [], "max_score": 0.0, "ungraded": 0,
                                            "_checks": {}, "_messages": defaultdict(Counter), "_hints": {},
-                                           "_unattempted": Counter(), "_exercises": []})
+                                           "_unattempted": Counter(), "_exercises": [],
+                                           "_whole": defaultdict(set)})
         ch["submissions"] += 1
         graded = [t for t in data["tests"] if isinstance(t, dict) and float(t.get("max_score") or 0) > 0]
         ch["scores"].append(float(data.get("score") or 0))
@@ -113,10 +114,15 @@ def build_report(out: Path) -> dict:
                              "exercises": [], "detail": problem, "folder": link})
             continue
         by_exercise: Dict[str, List[str]] = defaultdict(list)
+        whole = _whole_exercise_errors(graded)
+        for exercise, message in whole.items():
+            ch["_whole"][(exercise, message)].add(student)
         for test in graded:
             name = str(test.get("name", ""))
             exercise, _, check_name = name.partition(": ")
             status = _status(test)
+            if exercise in whole and whole[exercise] == NOT_IMPLEMENTED:  # a stub that raises: not attempted
+                status = "not attempted"
             by_exercise[exercise].append(status)
             if exercise not in ch["_exercises"]:
                 ch["_exercises"].append(exercise)
@@ -124,9 +130,11 @@ def build_report(out: Path) -> dict:
                 "id": name, "exercise": exercise, "name": check_name, "points": float(test["max_score"]),
                 "hidden": name in hidden_ids or test.get("visibility") in ("after_published", "after_due_date",
                                                                            "hidden"),
-                **{s: 0 for s in STATUSES}})
+                **{s: 0 for s in STATUSES}, "whole_exercise": 0})
             row[status] += 1
-            if status not in ("passed", "not attempted"):
+            if exercise in whole and status != "not attempted":  # one error, listed once per exercise
+                row["whole_exercise"] += 1
+            elif status not in ("passed", "not attempted"):
                 message = _message(test) or status
                 ch["_messages"][name][message] += 1
                 ch["_hints"].setdefault((name, message), _hint(test))
@@ -151,9 +159,10 @@ def build_report(out: Path) -> dict:
             row["not passed"] = row["attempted"] - row["passed"]
             row["pass_rate"] = round(row["passed"] / row["attempted"], 4) if row["attempted"] else None
             checks.append(row)
-        # most failed first: lowest pass rate among those who tried, then most failures
+        # most failed first: lowest pass rate among those who tried, then most failures; a check failed only
+        # by errors that stopped a whole exercise is not a misconception of its own (listed under "errors")
         checks.sort(key=lambda r: (r["pass_rate"] if r["pass_rate"] is not None else 2.0, -r["not passed"], r["id"]))
-        most_failed = [r for r in checks if r["not passed"]][:TOP_CHECKS]
+        most_failed = [r for r in checks if r["not passed"] - r["whole_exercise"] > 0][:TOP_CHECKS]
         messages = {}
         for row in most_failed:
             counted = ch["_messages"][row["id"]].most_common()
@@ -171,8 +180,29 @@ def build_report(out: Path) -> dict:
             "unattempted": [{"exercise": ex, "count": n, "of": ch["submissions"] - ch["ungraded"]}
                             for ex, n in sorted(ch["_unattempted"].items(), key=lambda kv: (-kv[1], kv[0]))],
             "exercises": ch["_exercises"],
+            "whole_exercise_errors": [
+                {"exercise": ex, "message": m, "count": len(who), "students": sorted(who)}
+                for (ex, m), who in sorted(ch["_whole"].items(), key=lambda kv: (-len(kv[1]), kv[0]))
+                if m != NOT_IMPLEMENTED],
         }
     return report
+
+
+NOT_IMPLEMENTED = "your function raised NotImplementedError"
+
+
+def _whole_exercise_errors(graded: List[dict]) -> Dict[str, str]:
+    """exercise -> the one error message of a submission whose every check of that exercise raised it (a
+    stub's ``NotImplementedError``, a typo's ``NameError``): one mistake, reported once, not once per check."""
+    outcomes: Dict[str, List[tuple]] = defaultdict(list)
+    for test in graded:
+        exercise = str(test.get("name", "")).partition(": ")[0]
+        message = re.split(r" — the same failure as", _message(test))[0]
+        if message.startswith("your function raised NotImplementedError"):
+            message = NOT_IMPLEMENTED
+        outcomes[exercise].append((_status(test), message))
+    return {ex: outs[0][1] for ex, outs in outcomes.items()
+            if len(outs) >= 2 and all(s == "error" for s, _ in outs) and len({m for _, m in outs}) == 1}
 
 
 def _median(values: List[float]) -> float:
@@ -270,8 +300,18 @@ def render_html(report: dict, figures: Dict[str, Dict[str, str]]) -> str:
             parts.append(f"<img src='{e(figs['scores'])}' alt='score distribution of {e(chapter)}'>")
         # the most failed checks and what students were told
         parts.append("<h3>What the class got wrong</h3>")
+        whole = ch.get("whole_exercise_errors", [])
+        if whole:
+            parts.append("<p>Errors that stopped a whole exercise (every check of it raised the same error; "
+                         "counted once per student, not once per check):</p><table><tr><th>exercise</th>"
+                         "<th>error</th><th class='n'>students</th><th>who</th></tr>")
+            for w in whole:
+                parts.append(f"<tr><td><code>{e(w['exercise'])}</code></td><td>{e(w['message'])}</td>"
+                             f"<td class='n'>{w['count']}</td><td>{e(', '.join(w['students']))}</td></tr>")
+            parts.append("</table>")
         if not ch["most_failed"]:
-            parts.append("<p>Every check was passed by every submission that attempted it.</p>")
+            parts.append("<p>No check was failed other than by the errors above.</p>" if whole else
+                         "<p>Every check was passed by every submission that attempted it.</p>")
         rows = {r["id"]: r for r in ch["checks"]}
         for check_id in ch["most_failed"]:
             r = rows[check_id]

@@ -754,15 +754,19 @@ def _too_many_processes(summary: str) -> bool:
     return summary.startswith("BlockingIOError") and "Resource temporarily unavailable" in summary
 
 
-def _model_call(raw: bytes) -> Optional[dict]:
-    """The worker's message if it asks the grader to run a test model (see :mod:`autograder.remote`), else None."""
+def _model_call(raw: bytes, budget: Optional[remote.Budget] = None) -> Optional[dict]:
+    """The worker's message if it asks the grader to run a test model (see :mod:`autograder.remote`), else None.
+
+    Its declared sizes are checked before anything is decoded (:func:`autograder.remote.screen`); a
+    forged or oversized call comes back as ``{"refused": why}``, which :func:`autograder.remote.answer`
+    turns into a ``ValueError`` for the student's code: that submission fails, the grader allocates
+    nothing. ``budget`` (one per submission) bounds what all of a submission's calls may decode."""
     if not raw.startswith(b'{"kind": "model_call"'):
         return None
     try:
-        request = json.loads(raw.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return None
-    return request if isinstance(request, dict) and request.get("kind") == "model_call" else None
+        return remote.screen(raw, budget)
+    except remote.Refused as exc:
+        return {"kind": "model_call", "refused": str(exc)}
 
 
 class _NoNamespace(Exception):

@@ -21,12 +21,21 @@ without flagging ordinary notebook code (``plt.rcParams[...] = ...``,
   ``builtins.isinstance = ...``, ``self_check.__code__ = ...``);
 * ``setattr``/``delattr`` on those, item assignment into ``__builtins__``,
   ``sys.modules`` or ``globals()``, mutating ``sys.modules`` (``update``, ``pop``...),
-  ``globals().update(...)``, and ``mock.patch``.
+  ``globals().update(...)``, and ``mock.patch``;
+* writing through a namespace: item assignment, deletion or a mutating method on
+  ``anything.__globals__`` (``self_check.__globals__["run_checks"] = ...``), on the
+  ``__dict__`` or ``vars()`` of a module or function (``np.__dict__["allclose"] = ...``,
+  ``vars(np).update(...)``), ``locals()`` at a notebook's top level, and ``setattr`` on
+  any of those or on ``type(...)``; names bound to a watched module (``m = np``)
+  count as that module;
+* ``exec``/``eval``/``compile`` of a string built at run time
+  (``exec("".join(["self_", "check = ..."]))``): the scan cannot see what it runs.
+  A literal string is parsed and scanned like the cell itself.
 """
 from __future__ import annotations
 
 import ast
-from typing import Dict, Iterable, List, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 from autograder import pyparse
 
@@ -60,7 +69,13 @@ def _is_sys_modules(node: ast.AST, aliases: Dict[str, str]) -> bool:
 
 
 def _is_globals_call(node: ast.AST) -> bool:
-    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("globals", "vars")
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("globals", "vars",
+                                                                                              "locals")
+
+
+NAMESPACE_ATTRS = ("__globals__", "__dict__", "__builtins__", "__code__", "__closure__", "__defaults__",
+                   "__kwdefaults__")
+RUNNERS = ("exec", "eval", "compile")
 
 
 def _import_aliases(trees: Iterable[ast.AST]) -> Dict[str, str]:
@@ -102,25 +117,78 @@ def _bound_names(node: ast.AST) -> List[Tuple[str, ast.AST]]:
     return out
 
 
-def scan(sources: List[Tuple[str, str]]) -> List[str]:
+def _base(node: ast.AST) -> ast.AST:
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        node = node.value
+    return node
+
+
+def _is_type_call(node: ast.AST) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "type"
+
+
+def _runner(func: ast.AST, aliases: Dict[str, str]) -> str:
+    """``"exec"``/``"eval"``/``"compile"`` if ``func`` is that built-in (also as ``builtins.exec``), else ``""``."""
+    if isinstance(func, ast.Name) and func.id in RUNNERS and func.id not in aliases:
+        return func.id
+    if isinstance(func, ast.Name) and aliases.get(func.id, "") in tuple(f"builtins.{r}" for r in RUNNERS):
+        return aliases[func.id].split(".")[1]
+    if isinstance(func, ast.Attribute) and func.attr in RUNNERS and isinstance(func.value, ast.Name) \
+            and aliases.get(func.value.id) == "builtins":
+        return func.attr
+    return ""
+
+
+def _follow_assignments(aliases: Dict[str, str], trees: List[ast.AST]) -> None:
+    """``m = np`` / ``f = self_check``: the new name stands for what it was bound to (in place)."""
+    for _ in range(3):  # chains of a few renames
+        for tree in trees:
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Assign) and isinstance(node.value, (ast.Name, ast.Attribute)):
+                    source = _root(node.value)
+                    if source in aliases and _watched(aliases[source]):
+                        for t in node.targets:
+                            if isinstance(t, ast.Name) and t.id not in aliases:
+                                aliases[t.id] = aliases[source]
+
+
+def scan(sources: List[Tuple[str, str]], _outer: Optional[Dict[str, str]] = None, _depth: int = 0) -> List[str]:
     """``[(where, code), ...]`` (e.g. ``("cell 12", source)``) -> one line per suspicious statement."""
+    if _depth > 5:
+        return ["an `exec` of a string nested more than 5 times"]
     parsed = []
     for where, code in sources:
         try:
             parsed.append((where, pyparse.parse(code)))
         except (SyntaxError, ValueError, RecursionError):
             continue
-    aliases = _import_aliases(tree for _, tree in parsed)
+    aliases = {**(_outer or {}), **_import_aliases(tree for _, tree in parsed)}
+    _follow_assignments(aliases, [tree for _, tree in parsed])
 
     def watched_root(node: ast.AST) -> bool:
         name = _root(node)
         return name is not None and name in aliases and _watched(aliases[name])
 
+    def namespace_of_watched(node: ast.AST) -> bool:
+        """``node`` is a namespace whose items are what the checks look up: ``f.__globals__`` (any ``f``),
+        ``np.__dict__``, ``vars(np)``, ``globals()``, or ``type(x)`` and the like."""
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Attribute) and sub.attr == "__globals__":
+                return True
+            if isinstance(sub, ast.Attribute) and sub.attr in NAMESPACE_ATTRS and (
+                    watched_root(sub.value) or _root(sub.value) in aliases or not isinstance(_base(sub), ast.Name)):
+                return True
+            if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and sub.func.id == "vars" and (
+                    not sub.args or watched_root(sub.args[0]) or _root(sub.args[0]) in aliases
+                    or namespace_of_watched(sub.args[0])):
+                return True
+        return _is_globals_call(node) or _is_sys_modules(node, aliases)
+
     found: List[str] = []
     for where, tree in parsed:
         for node in ast.walk(tree):
             line = getattr(node, "lineno", None)
-            at = f"{where}, line {line}" if line else where
+            at = (f"{where}, line {line}" if where else f"line {line}") if line else where
             for name, _ in _bound_names(node):
                 if name in PROTECTED_NAMES:
                     found.append(f"{at}: redefines `{name}`")
@@ -137,17 +205,26 @@ def scan(sources: List[Tuple[str, str]]) -> List[str]:
                             and watched_root(sub):
                         found.append(f"{at}: changes `{_dotted(sub)}`")
                     elif isinstance(sub, ast.Subscript) and isinstance(sub.ctx, (ast.Store, ast.Del)) and (
-                            _is_sys_modules(sub.value, aliases) or _is_globals_call(sub.value)
+                            namespace_of_watched(sub.value)
                             or (isinstance(sub.value, ast.Name) and sub.value.id == "__builtins__")):
                         found.append(f"{at}: changes `{_dotted(sub)}`")
             if isinstance(node, ast.Call):
                 func = node.func
                 if isinstance(func, ast.Name) and func.id in ("setattr", "delattr") and node.args \
-                        and (watched_root(node.args[0]) or _root(node.args[0]) in ("__builtins__",)):
+                        and (watched_root(node.args[0]) or _root(node.args[0]) in ("__builtins__",)
+                             or namespace_of_watched(node.args[0]) or _is_type_call(node.args[0])):
                     found.append(f"{at}: `{func.id}` on `{_dotted(node.args[0])}`")
-                elif isinstance(func, ast.Attribute) and func.attr in MUTATORS and (
-                        _is_sys_modules(func.value, aliases) or _is_globals_call(func.value)):
+                elif isinstance(func, ast.Attribute) and func.attr in MUTATORS and namespace_of_watched(func.value):
                     found.append(f"{at}: changes `{_dotted(func.value)}` with `{func.attr}`")
+                elif _runner(func, aliases):
+                    code = node.args[0] if node.args else None
+                    if isinstance(code, ast.Constant) and isinstance(code.value, str):
+                        found.extend(f"{at}: in `{_runner(func, aliases)}` of a string, {inner}"
+                                     for inner in scan([("", code.value)], aliases, _depth + 1))
+                    elif not (isinstance(code, ast.Constant) and isinstance(code.value, bytes)):
+                        found.append(f"{at}: `{_runner(func, aliases)}` of a string built at run time "
+                                     f"(`{_dotted(code) if code is not None else ''}`): the grader cannot see "
+                                     f"what it runs")
                 elif (isinstance(func, ast.Attribute) and func.attr in ("patch", "patch_object")
                       and "mock" in _dotted(func.value)) or (
                         isinstance(func, ast.Name) and aliases.get(func.id, "").startswith("unittest.mock.patch")):

@@ -100,15 +100,40 @@ def decode(data: Any, _depth: int = 0) -> Any:
         return [decode(v, _depth + 1) for v in data]
     if isinstance(data, dict):
         if set(data) == {"__nd__"}:
-            arr = np.load(io.BytesIO(base64.b64decode(data["__nd__"])), allow_pickle=False)
-            if arr.dtype != np.float64:
-                raise ValueError("arrays must be float64")
-            return np.asarray(arr)
+            return read_npy(base64.b64decode(str(data["__nd__"])))
         if set(data) == {"__tuple__"}:
             return tuple(decode(v, _depth + 1) for v in data["__tuple__"])
         if set(data) == {"__dict__"}:
             return {str(k): decode(v, _depth + 1) for k, v in data["__dict__"].items()}
     raise ValueError("unexpected data from the worker")
+
+
+def read_npy(raw: bytes) -> np.ndarray:
+    """A float64 array from untrusted ``.npy`` bytes. The header is read first: any other dtype (object,
+    strings, structured) and any shape whose size differs from the bytes that follow are refused
+    before anything is allocated (``np.load`` would allocate what a forged header claims)."""
+    fh = io.BytesIO(raw)
+    try:
+        version = np.lib.format.read_magic(fh)
+        reader = {(1, 0): np.lib.format.read_array_header_1_0,
+                  (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+        if reader is None:
+            raise ValueError(f"unsupported .npy version {version}")
+        shape, fortran, dtype = reader(fh)
+    except (ValueError, TypeError, SyntaxError, struct.error) as exc:
+        raise ValueError(f"unreadable array header ({str(exc)[:80]})") from None
+    if dtype != np.float64:
+        raise ValueError("arrays must be float64")
+    count = 1
+    for s in shape:
+        if not isinstance(s, int) or s < 0:
+            raise ValueError("impossible array shape")
+        count *= s
+    body = memoryview(raw)[fh.tell():]
+    if count * 8 != len(body):
+        raise ValueError("array data does not match its shape")
+    arr = np.frombuffer(body, dtype=dtype, count=count).copy()
+    return arr.reshape(shape[::-1]).T if fortran else arr.reshape(shape)
 
 
 def check_plain(value: Any, _depth: int = 0) -> Any:

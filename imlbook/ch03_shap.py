@@ -52,6 +52,50 @@ def group_values(values: np.ndarray, groups: Dict[str, List[int]]) -> np.ndarray
     return np.stack([values[..., idx].sum(axis=-1) for idx in groups.values()], axis=-1)
 
 
+def grouped_game(f, x: np.ndarray, background: np.ndarray, groups: Dict[str, List[int]]):
+    """The same explanation game with each *group* of columns as one player (a one-hot category, say).
+
+    f: maps an (n, p) array to n outputs; x: the row, shape (p,); background: (m, p);
+    groups: ``{name: [column indices]}`` that together hold every column exactly once.
+    Returns ``(g, x_players, background_players)``: ``x_players`` has shape (G,) and is all -1,
+    ``background_players`` has shape (m, G) and row b is all b. A row composed of these (each entry -1
+    or a background row index, as :func:`shapley_values` composes them) stands for the encoded row whose
+    group j holds x's columns when its entry is -1 and background row b's columns when it is b; ``g``
+    decodes such rows and calls ``f`` once on all of them. So ``shapley_values(g, x_players,
+    background_players)`` is the exact interventional Shapley value of each group as a single player:
+    a group's columns always come together, from x or from one background row.
+    """
+    x = np.asarray(x)
+    background = np.asarray(background)
+    index_lists = [list(idx) for idx in groups.values()]
+    covered = sorted(i for idx in index_lists for i in idx)
+    if covered != list(range(x.shape[-1])):
+        raise ValueError("groups must hold every column exactly once")
+
+    def g(players):
+        players = np.asarray(players)
+        rows = np.empty((len(players), x.shape[-1]), dtype=background.dtype)
+        for j, idx in enumerate(index_lists):
+            source = np.rint(players[:, j]).astype(int)
+            from_x = source < 0
+            rows[:, idx] = background[np.maximum(source, 0)][:, idx]
+            rows[np.ix_(from_x, idx)] = x[idx]
+        return f(rows)
+
+    m, n_groups = len(background), len(index_lists)
+    return g, np.full(n_groups, -1.0), np.repeat(np.arange(m, dtype=float)[:, None], n_groups, axis=1)
+
+
+def interventional_rows(x: np.ndarray, background: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
+    """``n`` rows as interventional SHAP builds them: a random coalition of columns (each column present
+    with probability 1/2) takes x's values, every other column those of a random background row.
+    Shape (n, p). Used to count rows that no person could have (two marital statuses at once)."""
+    rng = np.random.default_rng(seed)
+    x, background = np.asarray(x), np.asarray(background)
+    present = rng.random((n, x.shape[-1])) < 0.5
+    return np.where(present, x, background[rng.integers(0, len(background), n)])
+
+
 def per_feature_agreement(a: np.ndarray, b: np.ndarray, min_spread: float = 1e-6) -> np.ndarray:
     """Pearson correlation, column by column, of two ``(n, p)`` tables of SHAP values; NaN where a
     column is (almost) constant in either table (a feature that never varies has no correlation)."""

@@ -6,6 +6,10 @@ explained class), **blue pushes it down**. Signed maps use a diverging colour ma
 at 0 (:func:`signed_norm`), always with a colour bar or a legend.
 
 Non-negative maps (saliency magnitude, Grad-CAM) use :data:`MAGNITUDE_CMAP`.
+
+A *feature's value* (the colour of a dot in a beeswarm or a dependence plot) is not an attribution:
+it uses the sequential :data:`FEATURE_VALUE_CMAP` (dark = low, yellow = high), never red/blue, and a
+nominal category (no order) gets one distinct colour per category (:func:`category_cmap`).
 """
 from __future__ import annotations
 
@@ -22,6 +26,12 @@ SIGNED_CMAP = "RdBu_r"
 #: Map for non-negative importance maps (saliency magnitude, Grad-CAM).
 MAGNITUDE_CMAP = "inferno"
 
+#: Sequential map for a feature's value (low to high), distinct from the attribution colours.
+FEATURE_VALUE_CMAP = "viridis"
+#: Distinct colours for the categories of a nominal feature (no order between them).
+CATEGORY_COLOURS = ("#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#edc948", "#9c755f", "#76b7b2", "#bab0ac",
+                    "#e15759", "#ff9da7", "#17becf", "#bcbd22")
+
 UP_LABEL = "pushes the prediction up"
 DOWN_LABEL = "pushes the prediction down"
 
@@ -29,6 +39,13 @@ DOWN_LABEL = "pushes the prediction down"
 def signed_colours(values) -> list:
     """One colour per value: :data:`UP` for positive (and zero), :data:`DOWN` for negative."""
     return [UP if v >= 0 else DOWN for v in np.ravel(np.asarray(values, dtype=float))]
+
+
+def category_cmap(n: int):
+    """A ListedColormap of ``n`` distinct category colours (cycled past 12): category k has colour k."""
+    from matplotlib.colors import ListedColormap
+
+    return ListedColormap([CATEGORY_COLOURS[k % len(CATEGORY_COLOURS)] for k in range(max(int(n), 1))])
 
 
 def signed_norm(values):

@@ -16,6 +16,10 @@ EXERCISES = chapters()[CH]
 
 WRONG = {
     "standardize": {
+        "a list [x_train_std, x_test_std] instead of a tuple": """
+            def standardize(x_train, x_test):
+                m, s = x_train.mean(0), x_train.std(0)
+                return [(x_train - m) / s, (x_test - m) / s]""",
         "test set with its own statistics": """
             def standardize(x_train, x_test):
                 return ((x_train - x_train.mean(0)) / x_train.std(0),
@@ -44,6 +48,13 @@ WRONG = {
                 return x_train, x_test""",
     },
     "partial_dependence_1d": {
+        "a list instead of an array": """
+            def partial_dependence_1d(predict, X, feature, grid):
+                out = []
+                for v in grid:
+                    Z = X.copy(); Z[:, feature] = v
+                    out.append(float(np.mean(predict(Z))))
+                return out""",
         "one row instead of the mean": """
             def partial_dependence_1d(predict, X, feature, grid):
                 out = []
@@ -82,6 +93,14 @@ WRONG = {
                 return np.array(out)""",
     },
     "partial_dependence_2d": {
+        "a list of lists instead of an array (the text promises an array)": """
+            def _pd_at(predict, X, features, u, v):
+                Z = np.array(X, dtype=float)
+                Z[:, features[0]], Z[:, features[1]] = u, v
+                return np.asarray(predict(Z)).mean()
+
+            def partial_dependence_2d(predict, X, features, grids):
+                return [[_pd_at(predict, X, features, u, v) for v in grids[1]] for u in grids[0]]""",
         "transposed result": """
             def partial_dependence_2d(predict, X, features, grids):
                 out = np.zeros((len(grids[1]), len(grids[0])))
@@ -197,14 +216,14 @@ CORRECT = {
                         Z = X.copy(); Z[:, features[0]] = u; Z[:, features[1]] = v
                         out[i, j] = np.mean(predict(Z))
                 return out""",
-        "list of lists through a helper": """
+        "nested loops through a helper": """
             def _pd_at(predict, X, features, u, v):
                 Z = np.array(X, dtype=float)
                 Z[:, features[0]], Z[:, features[1]] = u, v
                 return np.asarray(predict(Z)).mean()
 
             def partial_dependence_2d(predict, X, features, grids):
-                return [[_pd_at(predict, X, features, u, v) for v in grids[1]] for u in grids[0]]""",
+                return np.array([[_pd_at(predict, X, features, u, v) for v in grids[1]] for u in grids[0]])""",
     },
     "ice_curves": {
         "loop over rows (slow but correct)": """
@@ -272,3 +291,26 @@ def test_the_graders_analytic_answers_are_out_of_reach(tmp_path, isolation):
     assert report.exercise_scores()["partial_dependence_1d"] == 0
     assert "No module named" in report.results["partial_dependence_1d"][0].message
     assert not hasattr(__import__("autograder.testmodels.ch01_pdp_ice", fromlist=["QuadraticModel"]).QuadraticModel, "mean_with_fixed")
+
+
+# ----------------------------------------------------------------------------- lazy submissions
+LAZY = {
+    "standardize": "def standardize(x_train, x_test):\n    return x_train, x_test",
+    "partial_dependence_1d": "def partial_dependence_1d(predict, X, feature, grid):\n"
+                             "    return np.full(len(grid), float(np.mean(predict(X))))",
+    "partial_dependence_2d": "def partial_dependence_2d(predict, X, features, grids):\n"
+                             "    return np.full((len(grids[0]), len(grids[1])), float(np.mean(predict(X))))",
+    "ice_curves": "def ice_curves(predict, X, feature, grid, centered=False):\n"
+                  "    p = np.asarray(predict(X), float).reshape(-1)\n"
+                  "    return np.zeros((len(X), len(grid))) if centered else np.tile(p[:, None], (1, len(grid)))",
+}
+
+
+def test_a_lazy_submission_scores_at_most_a_tenth(tmp_path):
+    """Inputs returned unchanged, one model call spread over the grid: shapes right, inputs unchanged,
+    nothing computed."""
+    proofs.lazy_scores_at_most_a_tenth(tmp_path, CH, LAZY, "one model call and unchanged inputs")
+
+
+def test_answers_looked_up_from_the_public_checks_score_at_most_a_tenth(tmp_path):
+    proofs.lookup_scores_at_most_a_tenth(tmp_path, CH)

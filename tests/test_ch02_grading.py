@@ -627,3 +627,32 @@ def test_public_only_grading_runs_no_hidden_check(tmp_path):
     checks = [r.check for rs in report.results.values() for r in rs]
     assert checks and not any(c.hidden for c in checks)
     assert report.score == report.max_score < sum(max_points(ex) for ex in EXERCISES)
+
+
+# ----------------------------------------------------------------------------- lazy submissions
+LAZY = {
+    "predict_proba": "def predict_proba(texts):\n    return np.full((len(texts), 2), 0.5)",
+    "lime_text_weights": "def lime_text_weights(text, predict_proba, num_samples=1000, seed=0):\n"
+                         "    return {w: 0.0 for w in dict.fromkeys(re.findall(r'\\w+', text))}",
+    "explain_top_labels": "def explain_top_labels(image, classifier_fn, segments=None, top_labels=2, num_features=5,\n"
+                          "                       num_samples=300, seed=0):\n"
+                          "    p = np.asarray(classifier_fn(image[None]))[0]\n"
+                          "    return np.argsort(-p)[:top_labels], np.zeros((top_labels,) + image.shape[:2], int)",
+    "segment_image": "def segment_image(image, n_segments=50, compactness=20, sigma=1):\n"
+                     "    return np.zeros(image.shape[:2], np.int64)",
+    "perturb_image": "def perturb_image(image, segments, num_samples, seed, hide_color=0):\n"
+                     "    k = int(segments.max()) + 1\n"
+                     "    return np.repeat(np.asarray(image)[None], num_samples, 0), np.ones((num_samples, k), int)",
+    "lime_image_weights": "def lime_image_weights(z, target_probs, kernel_width=0.25):\n"
+                          "    return np.zeros(np.asarray(z).shape[1])",
+}
+
+
+def test_a_lazy_submission_scores_at_most_a_tenth(tmp_path):
+    """Constants and zeros of the right shapes, labels from one classifier call, every superpixel always
+    visible: right types, right shapes, one call, nothing computed."""
+    proofs.lazy_scores_at_most_a_tenth(tmp_path, CH, LAZY, "constants, zeros and one model call")
+
+
+def test_answers_looked_up_from_the_public_checks_score_at_most_a_tenth(tmp_path):
+    proofs.lookup_scores_at_most_a_tenth(tmp_path, CH)

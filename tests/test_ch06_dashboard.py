@@ -56,7 +56,7 @@ def no_figures_left():
 
 
 def titled(fig):
-    return " ".join(ax.get_title() for ax in fig.axes)
+    return " ".join(ax.get_title(loc) for ax in fig.axes for loc in ("left", "center", "right"))
 
 
 def test_explanations_are_computed_once_batched_on_a_capped_sample(parts):

@@ -1,7 +1,8 @@
 """Chapter 6 scoring service: uvicorn serving on a free 127.0.0.1 port (in a thread), called over HTTP.
 Good rows get the same answer as ``score`` in this process; every kind of bad input gets a 4xx JSON
-error naming the problem and the service keeps answering; a bounded load test from concurrent
-clients gets only correct answers (throughput and latency are printed, never asserted)."""
+error naming the problem (deeply nested JSON included) and the service keeps answering; a bounded load
+test from concurrent clients gets only correct answers (throughput and latency are printed, never
+asserted); past its queue the service turns requests away with 503 and Retry-After."""
 import json
 
 import numpy as np
@@ -81,10 +82,19 @@ def bad_requests(rows):
         ("body over the limit", dict(content=b"[" + b" " * MAX_BODY + b"]", headers=json_headers), 413, "bytes"),
         ("body over the limit, streamed", dict(content=iter([b"[", b" " * MAX_BODY, b"]"]), headers=json_headers),
          413, "over the limit"),
+        # issue 19 §6: json.loads raised RecursionError on these (a 500)
+        ("nested 10,000 deep", dict(content=b"[" * 10_000, headers=json_headers), 400, "more than 32 deep"),
+        ("nested inside a value", dict(content=b'[{"age": ' + b"[" * 5000 + b"1" + b"]" * 5000 + b"}]",
+                                       headers=json_headers), 400, "more than 32 deep"),
+        ("brackets in a string are text", dict(json=[{**good, "sex": "[" * 100}]), 422, "unknown value"),
+        ("a list of numbers, not rows", dict(json=[[1, 2], 3]), 422, "row 0"),
+        ("a row that is a string", dict(json=["age"]), 422, "row 0"),
+        ("null", dict(content=b"null", headers=json_headers), 422, ""),
+        ("not UTF-8", dict(content=b"[\xff\xfe]", headers=json_headers), 400, "not valid JSON"),
     ]
 
 
-@pytest.mark.parametrize("case", range(11))
+@pytest.mark.parametrize("case", range(18))
 def test_bad_input_gets_a_4xx_json_error_and_the_service_keeps_answering(deployed, case):
     name, request, status, says = bad_requests(deployed["rows"])[case]
     response = deployed["client"].post("/score", **request)
@@ -119,6 +129,62 @@ def test_load_every_answer_correct(deployed):
     report = service.load_test(deployed["url"], bodies, expected, n_requests=240, clients=6)
     print("\nload test:", json.dumps(report))                     # numbers for the README; never asserted
     assert report["requests"] == 240 and report["wrong"] == 0, report["wrong_examples"]
+    assert report["rejected"] == 0            # 6 clients never fill the queue (1 scored + 8 waiting)
+
+
+def test_past_its_queue_the_service_answers_503_with_retry_after(deployed):
+    """60 concurrent clients (issue 19 §6): the first is held inside score, 1 + max_queue are let in, every
+    other request is turned away at once with 503 and Retry-After; once released, the admitted get
+    correct answers. No clock is read: the gate decides who is in."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    gate, inside = threading.Event(), threading.Event()
+    armed = []
+
+    def held_score(rows, model, scoring_explainer):
+        if armed:                       # not during the service's warm-up call
+            inside.set()
+            gate.wait(120)
+        return score(rows, model, scoring_explainer)
+
+    rows = deployed["rows"][:1]
+    expected = score(rows, deployed["model"], deployed["light"])
+    answers = []
+
+    def client(_):
+        with httpx.Client(base_url=url, timeout=120) as c:
+            response = c.post("/score", json=rows)
+            answers.append(response)
+            return response
+
+    queue = 3
+    with service.background_service(deployed["folder"], "census", deployed["version"], held_score, MAX_ROWS,
+                                    MAX_BODY, max_queue=queue) as url:
+        armed.append(True)
+        with ThreadPoolExecutor(60) as pool:
+            futures = [pool.submit(client, i) for i in range(60)]
+            assert inside.wait(60)
+            for _ in range(1200):        # until every request not let in has been answered (turned away)
+                if len(answers) >= 60 - (queue + 1):
+                    break
+                gate.wait(0.05)
+            turned_away = list(answers)
+            gate.set()
+            responses = [f.result() for f in futures]
+        after = httpx.post(f"{url}/score", json=rows, timeout=60)
+    assert len(turned_away) == 60 - (queue + 1)
+    assert all(r.status_code == 503 and int(r.headers["retry-after"]) >= 1 for r in turned_away)
+    assert "busy" in turned_away[0].json()["error"] and f"at most {queue} may wait" in turned_away[0].text
+    served = [r for r in responses if r.status_code == 200]
+    assert len(served) == queue + 1 and all(r.json()["predictions"] == expected["predictions"] for r in served)
+    assert after.status_code == 200          # the service recovers once the queue drains
+
+
+def test_json_depth_is_measured_outside_strings():
+    assert service.json_depth_over(b'[[["a"]]]', 3) == 0 and service.json_depth_over(b'[[[["a"]]]]', 3) == 3
+    assert service.json_depth_over(b'["[[[[[", "\\"[[[["]', 2) == 0
+    assert service.json_depth_over(b"[" * 100_000, 32) == 32
 
 
 def test_the_service_answers_with_the_score_it_is_given(deployed):

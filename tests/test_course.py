@@ -102,6 +102,11 @@ def test_student_bundle_has_no_solutions_and_its_self_checks_work(tmp_path):
         secret_lines |= {ln.strip() for ln in hidden.read_text().splitlines()  # what only the hidden checks say
                          if len(ln.strip()) > 25 and ln.strip() not in public and not GENERIC.match(ln.strip())
                          and not ln.strip().startswith(("from ", "import ", "#"))}
+    models = "".join(p.read_text() for p in (ROOT / "autograder" / "testmodels").glob("*.py"))
+    for path in (ROOT / "autograder" / "answers").glob("*.py"):  # the reference methods (not the models' own code)
+        secret_lines |= {ln.strip() for ln in path.read_text().splitlines()
+                         if len(ln.strip()) > 25 and not GENERIC.match(ln.strip()) and ln.strip() not in models
+                         and not ln.strip().startswith(("from ", "import ", "#", '"""'))}
     assert secret_lines
     for path in files:
         if path.suffix not in (".py", ".ipynb", ".md", ".txt", ".toml", ".yml"):
@@ -120,6 +125,24 @@ def test_student_bundle_has_no_solutions_and_its_self_checks_work(tmp_path):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name in exercises:
                 defined.setdefault(str(path.relative_to(bundle)), []).append(node.name)
     assert not defined, f"the bundle's library defines exercises: {defined}"
+    # Nor does the bundle's grader (issue 19 §5): no autograder/answers, nothing imports it, and no function
+    # of the bundle (outside class bodies: a test model's `predict_proba` method is not the exercise) is
+    # named like an exercise or like a reference method of autograder/answers (grad_cam, exact_shapley...).
+    assert not (bundle / "autograder" / "answers").exists()
+    methods = {node.name for path in (ROOT / "autograder" / "answers").glob("*.py")
+               for node in ast.parse(path.read_text()).body if isinstance(node, ast.FunctionDef)}
+    assert {"grad_cam", "exact_shapley", "sklearn_permutation", "guided_grad_cam"} <= methods
+    for path in bundle.rglob("*.py"):
+        tree = ast.parse(path.read_text(), str(path))
+        in_classes = {id(n) for c in ast.walk(tree) if isinstance(c, ast.ClassDef) for n in c.body}
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
+                assert not any(n.startswith("autograder.answers") or n == "answers" for n in names), \
+                    f"{path.relative_to(bundle)} imports the reference methods"
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and id(node) not in in_classes:
+                assert node.name not in exercises | methods, \
+                    f"{path.relative_to(bundle)} defines {node.name}, an exercise or a reference method"
     assert (bundle / "imlbook" / "ch06_deploy" / "service.py").exists()
 
     # The self-check runs from the bundle alone (no repository on the path).
@@ -137,7 +160,14 @@ def test_student_bundle_has_no_solutions_and_its_self_checks_work(tmp_path):
             '''stub'''
         self_check("ice_curves", ice_curves)
         print("hidden available:", load_checks(include_hidden=True))
+        # chapter 3's public checks compare with stored reference values (the bundle has no answers)
+        exec(SHAPLEY)
+        self_check("shapley_values", shapley_values)
+        right = shapley_values
+        self_check("shapley_values", lambda f, x, background: -right(f, x, background))
     """).replace("BUNDLE", repr(str(bundle)))
+    shapley = next(t for t in reference_answers("ch03_shap").values() if "def shapley_values" in t)
+    script = script.replace("SHAPLEY", repr("from math import comb, factorial\n" + shapley))  # the imports cell
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
     env["PYTHONPATH"] = str(bundle)
     proc = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(bundle)!r}); " + script],
@@ -145,6 +175,10 @@ def test_student_bundle_has_no_solutions_and_its_self_checks_work(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "standardize: 3/3 public checks passed" in proc.stdout
     assert "ice_curves: not attempted yet" in proc.stdout
+    n_shapley = len(exercise_checks("shapley_values", include_hidden=False))
+    assert f"shapley_values: {n_shapley}/{n_shapley} public checks passed" in proc.stdout, proc.stdout
+    assert "shapley_values: 0/" in proc.stdout or "shapley_values: 1/" in proc.stdout, proc.stdout
+    assert "cannot be checked in the student copy" not in proc.stdout
     assert "hidden available: False" in proc.stdout
     assert not re.search(r"hidden check:", proc.stdout)  # no hidden check is named (saying they exist is fine)
 

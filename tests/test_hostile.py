@@ -219,7 +219,9 @@ def rogues(repo: Path, subs: Path, out: Path):
                                               return ns["partial_dependence_1d"](predict, X, feature, grid)
                                   raise FileNotFoundError("no reference answer on disk")"""), "    ")},
                              dict(scores=full_except(PD1), status={PD1: "error"},
-                                  message={PD1: "no reference answer on disk"})),
+                                  message={PD1: "no reference answer on disk"},
+                                  # exec of a string read at run time: flagged for nbgrader (issue 19 §4)
+                                  tampering=["`exec` of a string built at run time"])),
         "reads_hidden_and_others": ({STD: HEAD[STD] + textwrap.indent(textwrap.dedent(f"""
                                          import importlib
                                          found = []

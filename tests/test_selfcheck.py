@@ -82,7 +82,7 @@ def test_under_nbgrader_autograde_the_hidden_call_returns_points(monkeypatch, ca
     partial = self_check("standardize", leaky_standardize, hidden=True)
     assert 0 < partial < max_points("standardize")
     out = capsys.readouterr().out
-    assert "standardize: 5/5 checks passed" in out  # public and hidden, by name only
+    assert "standardize: 6/6 checks passed" in out  # public and hidden, by name only
     assert "def _(call)" not in out and "expect_close" not in out
 
 

@@ -5,7 +5,7 @@ shapes, features and models, so a solution tuned to the public cases fails.
 """
 import numpy as np
 
-from autograder.checks import CheckFailed, check, expect_close, expect_shape
+from autograder.checks import CheckFailed, check, expect, expect_close, expect_shape
 from autograder.public.ch01_pdp_ice import (ICE, PD1, PD2, STD, affine_map_from_train, expected_pd1,
                                             expected_pd2, standardize_case, unpack_pair)
 from autograder.answers.ch01_pdp_ice import mean_with_fixed, row_with_feature
@@ -54,7 +54,20 @@ def other_model(column_output=False):
                           pairs=[(4, 0, 1.2), (4, 2, -0.6), (1, 3, 0.9)], bias=4.0, column_output=column_output)
 
 
-@check(STD, "leaves x_train and x_test unchanged", hidden=True)
+@check(STD, "training columns of another data set have mean 0 and standard deviation 1", points=0, hidden=True)
+def _(call):
+    # Worth no points itself: the public check of the same property counts only when this one, on inputs
+    # the student bundle does not hold, passes too (a table of the public checks' answers earns nothing).
+    x_train, x_test = standardize_case(105, n_train=41, n_test=7, p=3)
+    tr, _ = unpack_pair(call(x_train=x_train, x_test=x_test))
+    tr = expect_shape(tr, x_train.shape, "x_train_std")
+    expect_close(tr.mean(axis=0), np.zeros(3), "training columns should have mean 0", atol=1e-6)
+    sd, n = tr.std(axis=0), x_train.shape[0]
+    expect(((sd > np.sqrt((n - 1) / n) - 1e-6) & (sd < 1 + 1e-6)).all(),
+           f"training columns should have standard deviation 1, got {np.round(sd, 3)}")
+
+
+@check(STD, "leaves x_train and x_test unchanged", hidden=True, counts_with="each training column has mean 0 and standard deviation 1")
 def _(call):
     x_train, x_test = standardize_case(101)
     a, b = x_train.copy(), x_test.copy()
@@ -102,7 +115,7 @@ def _(call):
     expect_close(out, expected_pd2(model, X, (4, 2), grids), "wrong values with features=(4, 2)")
 
 
-@check(PD2, "leaves the caller's X unchanged", hidden=True)
+@check(PD2, "leaves the caller's X unchanged", hidden=True, counts_with="entry [i, j] is the mean prediction at (grids[0][i], grids[1][j])")
 def _(call):
     X = random_table(121, 15, 5)
     grids = (np.linspace(-1, 1, 3), np.linspace(0, 2, 2))
@@ -144,7 +157,7 @@ def _(call):
     expect_close(out, raw - raw[:, :1], "centred curves must be 0 at grid[0]")
 
 
-@check(ICE, "leaves the caller's X unchanged", hidden=True)
+@check(ICE, "leaves the caller's X unchanged", hidden=True, counts_with="curve i is the prediction for row i as the feature moves along the grid (not centred by default)")
 def _(call):
     X, grid = random_table(132, 9, 5), np.linspace(-1, 1, 4)
     original = X.copy()
@@ -158,7 +171,7 @@ def _(call):
 # ---------------------------------------------------------------------------
 CONTRACT = {
     STD: {
-        "returns the tuple (x_train_std, x_test_std), with the shapes of x_train and x_test": [
+        "returns the tuple (x_train_std, x_test_std) of NumPy arrays, with the shapes of x_train and x_test": [
             "returns (x_train_std, x_test_std) shaped like the inputs",
             "uses training statistics on another data set (one column, few test rows)"],
         "each column is standardized to mean 0 and standard deviation 1 (on the training data)": [
@@ -170,7 +183,7 @@ CONTRACT = {
         "don't modify the arrays you are given": ["leaves x_train and x_test unchanged"],
     },
     PD1: {
-        "returns an array of shape (len(grid),)": [
+        "returns a NumPy array of shape (len(grid),)": [
             "returns one value per grid point", "a single grid point and a Keras-shaped output"],
         "PD(v) is the average prediction with feature k set to v in every row": [
             "averages the model's predictions over all rows of X",
@@ -185,7 +198,7 @@ CONTRACT = {
             "leaves the caller's X unchanged", "a single grid point and a Keras-shaped output"],
     },
     PD2: {
-        "returns an array of shape (len(grids[0]), len(grids[1])), grids possibly of different lengths": [
+        "returns a NumPy array of shape (len(grids[0]), len(grids[1])), grids possibly of different lengths": [
             "returns an array of shape (len(grids[0]), len(grids[1]))",
             "a 1 x 1 grid equals the 1-D answer with both features fixed"],
         "entry [i, j] is the average prediction with features[0] = grids[0][i] and features[1] = grids[1][j]": [
@@ -198,7 +211,7 @@ CONTRACT = {
         "leaves X unchanged": ["leaves the caller's X unchanged"],
     },
     ICE: {
-        "returns an array of shape (n_rows, len(grid)), one curve per row of X": [
+        "returns a NumPy array of shape (n_rows, len(grid)), one curve per row of X": [
             "returns one curve per row: shape (n_rows, len(grid))"],
         "curve i is row i's prediction as the feature moves along the grid": [
             "curve i is the prediction for row i as the feature moves along the grid (not centred by default)",

@@ -13,7 +13,7 @@ from math import comb
 import numpy as np
 
 from autograder.checks import check, expect, expect_close, expect_shape
-from autograder.public.ch02_lime import (EXPLAIN, IMG_W, PERTURB, PROBA, SEGMENT, TEXT_W, call_proba,
+from autograder.public.ch02_lime import (EXPLAIN, IMG_W, PERTURB, PROBA, SAMPLED, SEGMENT, TEXT_W, call_proba,
                                          expect_labels, expect_proba, expect_word_weights, mismatches,
                                          ranked, segments_marked, unpack_explanation, unpack_perturbed,
                                          weights_far_case)
@@ -186,7 +186,8 @@ def _(call):
 # ---------------------------------------------------------------------------
 # perturb_image
 # ---------------------------------------------------------------------------
-@check(PERTURB, "shuffled labels, a colour per channel, one-channel images, input unchanged", hidden=True)
+@check(PERTURB, "shuffled labels, a colour per channel, one-channel images, input unchanged", hidden=True,
+       counts_with=SAMPLED)
 def _(call):
     seg = block_segments(18, 24, 3, 3, shuffle_seed=1)
     image = textured_image(18, 24, 6)
@@ -203,7 +204,7 @@ def _(call):
     expect(z.all() and np.allclose(images[0], image), "num_samples=1 should return just the original image")
 
 
-@check(PERTURB, "keeps the image's dtype (float32 in, float32 out)", hidden=True)
+@check(PERTURB, "keeps the image's dtype (float32 in, float32 out)", hidden=True, counts_with=SAMPLED)
 def _(call):
     seg = block_segments(16, 16, 2, 2)
     image = textured_image(16, 16, 3).astype(np.float32)

@@ -14,7 +14,9 @@ on every PD check (measured: max |got - expected| / (atol + rtol |expected|) = 0
 import numpy as np
 
 from autograder.checks import CheckFailed, _describe, check, expect, expect_close, expect_shape
-from autograder.answers.ch01_pdp_ice import mean_with_fixed, row_with_feature
+from autograder.reference import reference
+
+mean_with_fixed, row_with_feature = reference("ch01_pdp_ice", "mean_with_fixed", "row_with_feature")
 from autograder.testmodels.ch01_pdp_ice import QuadraticModel, random_table
 
 # The modules this chapter's grading workers import before the fork (the fork server in autograder.sandbox):
@@ -50,15 +52,18 @@ def affine_map_from_train(x_train, out_train):
     return scale, shift
 
 
-@check(STD, "returns (x_train_std, x_test_std) shaped like the inputs")
+@check(STD, "returns (x_train_std, x_test_std) shaped like the inputs", counts_with="each training column has mean 0 and standard deviation 1")
 def _(call):
     x_train, x_test = standardize_case(1)
     tr, te = unpack_pair(call(x_train=x_train, x_test=x_test))
+    expect(call.returned_type == ("ndarray[float64]", "ndarray[float64]"),
+           f"the result should be a tuple of two float arrays (x_train_std, x_test_std), got {call.returned_type}",
+           hint="return x_train_std, x_test_std (a tuple) of NumPy arrays")
     expect_shape(tr, x_train.shape, "x_train_std")
     expect_shape(te, x_test.shape, "x_test_std")
 
 
-@check(STD, "each training column has mean 0 and standard deviation 1")
+@check(STD, "each training column has mean 0 and standard deviation 1", counts_with="training columns of another data set have mean 0 and standard deviation 1")
 def _(call):
     x_train, x_test = standardize_case(2)
     tr, _ = unpack_pair(call(x_train=x_train, x_test=x_test))
@@ -73,7 +78,7 @@ def _(call):
            hint="divide each column by its own standard deviation: x.std(axis=0)")
 
 
-@check(STD, "the test set is scaled with the training mean and standard deviation")
+@check(STD, "the test set is scaled with the training mean and standard deviation", counts_with="each training column has mean 0 and standard deviation 1")
 def _(call):
     x_train, x_test = standardize_case(3)
     tr, te = unpack_pair(call(x_train=x_train, x_test=x_test))
@@ -107,15 +112,16 @@ def expected_pd1(model, X, feature, grid):
     return np.array([mean_with_fixed(model, X, {feature: v}) for v in grid])
 
 
-@check(PD1, "returns one value per grid point")
+@check(PD1, "returns one value per grid point", counts_with="averages the model's predictions over all rows of X")
 def _(call):
     X, grid = random_table(10, 30, 4), np.linspace(-2.0, 3.0, 7)
     out = call(predict=pd_model(), X=X, feature=0, grid=grid)
+    call.expect_array("the partial dependence", kind="float", hint="return a NumPy array, e.g. np.array(values)")
     expect_shape(out, (len(grid),), "the partial dependence",
                  hint="one average prediction per grid value: shape (len(grid),)")
 
 
-@check(PD1, "averages the model's predictions over all rows of X")
+@check(PD1, "averages the model's predictions over all rows of X", counts_with="another model, the last feature, an unsorted grid")
 def _(call):
     X, grid = random_table(11, 25, 4), np.array([-1.3, -0.45, 0.2, 0.95, 2.5])
     model = pd_model()
@@ -149,7 +155,7 @@ def expect_same_with_flat_output(call, out, expected, kwargs, flat_model, what, 
                  hint=hint)
 
 
-@check(PD1, "works with a model that returns shape (n, 1), like a Keras model")
+@check(PD1, "works with a model that returns shape (n, 1), like a Keras model", counts_with="another model, the last feature, an unsorted grid")
 def _(call):
     X, grid = random_table(12, 20, 4), np.linspace(-1, 1, 4)
     model = pd_model(column_output=True)
@@ -161,7 +167,7 @@ def _(call):
                                  hint="for each v in grid: X_mod = X.copy(); X_mod[:, feature] = v; mean(predict(X_mod))")
 
 
-@check(PD1, "leaves the caller's X unchanged")
+@check(PD1, "leaves the caller's X unchanged", counts_with="averages the model's predictions over all rows of X")
 def _(call):
     X, grid = random_table(13, 20, 4), np.linspace(-1, 1, 3)
     original = X.copy()
@@ -187,16 +193,17 @@ def expected_pd2(model, X, features, grids):
     return np.array([[mean_with_fixed(model, X, {a: u, b: v}) for v in grids[1]] for u in grids[0]])
 
 
-@check(PD2, "returns an array of shape (len(grids[0]), len(grids[1]))")
+@check(PD2, "returns an array of shape (len(grids[0]), len(grids[1]))", counts_with="entry [i, j] is the mean prediction at (grids[0][i], grids[1][j])")
 def _(call):
     X = random_table(20, 25, 4)
     grids = (np.linspace(-2, 2, 5), np.linspace(-1, 1, 3))
     out = call(predict=pd2_model(), X=X, features=(0, 2), grids=grids)
+    call.expect_array("the 2-D partial dependence", kind="float", hint="return a NumPy array of shape (g_a, g_b)")
     expect_shape(out, (5, 3), "the 2-D partial dependence",
                  hint="rows follow features[0] (grids[0]) and columns follow features[1] (grids[1])")
 
 
-@check(PD2, "entry [i, j] is the mean prediction at (grids[0][i], grids[1][j])")
+@check(PD2, "entry [i, j] is the mean prediction at (grids[0][i], grids[1][j])", counts_with="features in reverse order: rows follow features[0]")
 def _(call):
     X = random_table(21, 25, 4)
     grids = (np.array([-1.5, -0.2, 0.4, 1.7]), np.array([-0.8, 0.1, 0.9]))
@@ -207,7 +214,7 @@ def _(call):
                  hint="set both features in every row of a copy of X, predict, average over rows")
 
 
-@check(PD2, "rows follow features[0] even on a square grid")
+@check(PD2, "rows follow features[0] even on a square grid", counts_with="features in reverse order: rows follow features[0]")
 def _(call):
     X = random_table(22, 20, 4)
     grids = (np.linspace(-1, 2, 4), np.linspace(-2, 1, 4))
@@ -229,14 +236,15 @@ def _(call):
 ICE = "ice_curves"
 
 
-@check(ICE, "returns one curve per row: shape (n_rows, len(grid))")
+@check(ICE, "returns one curve per row: shape (n_rows, len(grid))", counts_with="curve i is the prediction for row i as the feature moves along the grid (not centred by default)")
 def _(call):
     X, grid = random_table(30, 12, 4), np.linspace(-2, 2, 5)
     out = call(predict=pd_model(), X=X, feature=0, grid=grid)
+    call.expect_array("the ICE curves", kind="float", hint="return a NumPy array of shape (n_rows, len(grid))")
     expect_shape(out, (12, 5), "the ICE curves", hint="one row per row of X, one column per grid value")
 
 
-@check(ICE, "curve i is the prediction for row i as the feature moves along the grid (not centred by default)")
+@check(ICE, "curve i is the prediction for row i as the feature moves along the grid (not centred by default)", counts_with="the mean of the ICE curves is the partial dependence")
 def _(call):
     X, grid = random_table(31, 10, 4), np.array([-1.1, -0.3, 0.6, 1.4, 2.2, 3.0])
     model = pd_model(column_output=True)
@@ -250,7 +258,7 @@ def _(call):
                                  hint="curve i at grid value v is predict(row i with X[i, feature] = v)")
 
 
-@check(ICE, "centred curves are each curve minus its value at grid[0]")
+@check(ICE, "centred curves are each curve minus its value at grid[0]", counts_with="the mean of the ICE curves is the partial dependence")
 def _(call):
     X, grid = random_table(32, 10, 4), np.linspace(-1.5, 2.5, 6)
     model = pd_model()

@@ -60,10 +60,23 @@ def expect_proba(out, n, what="predict_proba(texts)"):
     return expect_shape(out, (n, 2), what, hint="one row per text, column 0 = negative, column 1 = positive")
 
 
+# Each exercise's public checks earn their points only when a hidden check of the same method on inputs the
+# student bundle does not hold passes too (see `counts_with` in autograder/checks.py): a function that
+# answers the public checks from a table of their recorded answers implements nothing and earns nothing.
+# In a student's self-check the hidden checks are absent and every public check counts as usual.
+TWIN = {
+    "predict_proba": "another vocabulary, 40 texts with capitals and punctuation",
+    "lime_text_weights": "removing a word removes every occurrence; other seeds give other samples",
+    "explain_top_labels": "shuffled superpixel labels, a wide image and three labels",
+    "segment_image": "the same superpixels as skimage's SLIC with the given parameters",
+    "perturb_image": "shuffled labels, a colour per channel, one-channel images, input unchanged",
+    "lime_image_weights": "recovers a model linear in the superpixels' mean brightness",
+}
+
 TEXTS = ["I love this movie", "what an awful, sad day", "not so great today"]
 
 
-@check(PROBA, "returns a NumPy array of shape (n_texts, 2)")
+@check(PROBA, "returns a NumPy array of shape (n_texts, 2)", counts_with=TWIN[PROBA])
 def _(call):
     vectorizer, model = sentiment_stand_in()
     out = call_proba(call, TEXTS, vectorizer, model)
@@ -73,7 +86,7 @@ def _(call):
     expect_proba(out, len(TEXTS))
 
 
-@check(PROBA, "each row holds two probabilities that sum to 1")
+@check(PROBA, "each row holds two probabilities that sum to 1", counts_with=TWIN[PROBA])
 def _(call):
     vectorizer, model = sentiment_stand_in()
     out = expect_proba(call_proba(call, TEXTS, vectorizer, model), len(TEXTS))
@@ -83,7 +96,7 @@ def _(call):
                  atol=1e-5)
 
 
-@check(PROBA, "column 1 is the model's probability of positive, column 0 of negative", points=2)
+@check(PROBA, "column 1 is the model's probability of positive, column 0 of negative", points=2, counts_with=TWIN[PROBA])
 def _(call):
     vectorizer, model = sentiment_stand_in()
     texts = ["I love this great movie", "I hate this awful day", "the movie"]
@@ -96,7 +109,7 @@ def _(call):
                  hint="vectorize the texts, call the model once, and use its output p as column 1", atol=1e-4)
 
 
-@check(PROBA, "works on a list with a single text")
+@check(PROBA, "works on a list with a single text", counts_with=TWIN[PROBA])
 def _(call):
     vectorizer, model = sentiment_stand_in()
     out = expect_proba(call_proba(call, ["so happy today"], vectorizer, model), 1,
@@ -105,7 +118,7 @@ def _(call):
                  "wrong probability for a single text", atol=1e-4)
 
 
-@check(PROBA, "works on an empty text and on a text longer than the sequence length")
+@check(PROBA, "works on an empty text and on a text longer than the sequence length", counts_with=TWIN[PROBA])
 def _(call):
     vectorizer, model = sentiment_stand_in(length=8)
     texts = ["", " ".join(["love"] * 3 + ["the", "day"] * 10 + ["hate"] * 5), "!!!"]
@@ -115,7 +128,7 @@ def _(call):
                  hint="let the vectorizer pad and truncate; do not drop empty texts", atol=1e-4)
 
 
-@check(PROBA, "calls the model once for the whole batch of texts")
+@check(PROBA, "calls the model once for the whole batch of texts", counts_with=TWIN[PROBA])
 def _(call):
     vectorizer, model = sentiment_stand_in(max_calls=1)
     texts = [f"{a} movie {b}" for a in ("love", "hate", "sad", "great") for b in ("today", "not", "so")]
@@ -151,7 +164,7 @@ def ranked(weights):
     return sorted(weights, key=lambda w: -abs(weights[w]))
 
 
-@check(TEXT_W, "returns {word: weight} for every distinct word of the text, in order of first appearance")
+@check(TEXT_W, "returns {word: weight} for every distinct word of the text, in order of first appearance", counts_with=TWIN[TEXT_W])
 def _(call):
     model = WordPresenceClassifier({"great": 0.2, "slow": -0.2}, bias=0.5)
     out = call(text=REVIEW, predict_proba=model, num_samples=300, seed=0)
@@ -178,7 +191,7 @@ def call_text_weights(call, **kwargs):
         raise
 
 
-@check(TEXT_W, "keeps each word's case ('The' and 'the' are two words)")
+@check(TEXT_W, "keeps each word's case ('The' and 'the' are two words)", counts_with=TWIN[TEXT_W])
 def _(call):
     text = "The movie was GREAT, the acting was great too"
     coefs = {"GREAT": 0.3, "great": -0.1, "The": 0.15}
@@ -190,21 +203,21 @@ def _(call):
                hint="do not lower-case the text: lime's features and the texts sent to predict_proba keep the case")
 
 
-@check(TEXT_W, "calls predict_proba once, for all the samples together")
+@check(TEXT_W, "calls predict_proba once, for all the samples together", counts_with=TWIN[TEXT_W])
 def _(call):
     model = WordPresenceClassifier({"great": 0.2, "slow": -0.2}, bias=0.5, max_calls=1)
     expect_word_weights(call_text_weights(call, text=REVIEW, predict_proba=model, num_samples=300, seed=5),
                         REVIEW)
 
 
-@check(TEXT_W, "row 0 is the text itself: the first text sent to predict_proba keeps every word")
+@check(TEXT_W, "row 0 is the text itself: the first text sent to predict_proba keeps every word", counts_with=TWIN[TEXT_W])
 def _(call):
     model = WordPresenceClassifier({"great": 0.2, "slow": -0.2}, bias=0.5, first_text=REVIEW)
     expect_word_weights(call_text_weights(call, text=REVIEW, predict_proba=model, num_samples=300, seed=6),
                         REVIEW)
 
 
-@check(TEXT_W, "the same seed gives the same weights")
+@check(TEXT_W, "the same seed gives the same weights", counts_with=TWIN[TEXT_W])
 def _(call):
     model = WordPresenceClassifier({"great": 1.0, "slow": -1.5, "food": 0.5}, bias=0.2, link="sigmoid")
     a = expect_word_weights(call(text=REVIEW, predict_proba=model, num_samples=300, seed=7), REVIEW)
@@ -214,7 +227,7 @@ def _(call):
                 "e.g. rng = np.random.default_rng(seed)")
 
 
-@check(TEXT_W, "a model that only reacts to one word gives that word the largest weight, with its sign")
+@check(TEXT_W, "a model that only reacts to one word gives that word the largest weight, with its sign", counts_with=TWIN[TEXT_W])
 def _(call):
     model = WordPresenceClassifier({"slow": -3.0}, bias=1.5, link="sigmoid")
     w = expect_word_weights(call(text=REVIEW, predict_proba=model, num_samples=500, seed=1), REVIEW)
@@ -225,7 +238,7 @@ def _(call):
            hint="regress column 1 of predict_proba on the 0/1 matrix of kept words")
 
 
-@check(TEXT_W, "on a model linear in word presence the weights follow its coefficients", points=2)
+@check(TEXT_W, "on a model linear in word presence the weights follow its coefficients", points=2, counts_with=TWIN[TEXT_W])
 def _(call):
     coefs = {"great": 0.3, "slow": -0.2, "view": 0.1, "food": -0.05}
     model = WordPresenceClassifier(coefs, bias=0.5)
@@ -241,7 +254,7 @@ def _(call):
                hint="for a model that is exactly linear in word presence, LIME recovers its coefficients")
 
 
-@check(TEXT_W, "samples far from the original text count less (LIME's kernel on cosine distance)")
+@check(TEXT_W, "samples far from the original text count less (LIME's kernel on cosine distance)", counts_with=TWIN[TEXT_W])
 def _(call):
     # Near the text (5 or more of its 10 words kept) 'slow' lowers P(positive) and 'great' raises it;
     # far from it, with most words removed, the effects are reversed. Weighted by LIME's kernel, the
@@ -289,14 +302,14 @@ def segments_marked(seg, mask, value):
     return sorted(int(s) for s in np.unique(seg[mask == value]))
 
 
-@check(EXPLAIN, "returns arrays (labels, masks) of shapes (top_labels,) and (top_labels, H, W)")
+@check(EXPLAIN, "returns arrays (labels, masks) of shapes (top_labels,) and (top_labels, H, W)", counts_with=TWIN[EXPLAIN])
 def _(call):
     image, seg, clf = regions_case()
     unpack_explanation(call(image=image, classifier_fn=clf, segments=seg, top_labels=2, num_features=4,
                             num_samples=200, seed=0), 2, seg.shape, call)
 
 
-@check(EXPLAIN, "labels are the most probable classes, most probable first")
+@check(EXPLAIN, "labels are the most probable classes, most probable first", counts_with=TWIN[EXPLAIN])
 def _(call):
     image, seg, clf = regions_case()
     labels, _ = unpack_explanation(call(image=image, classifier_fn=clf, segments=seg, top_labels=2,
@@ -306,7 +319,7 @@ def _(call):
            hint="pass top_labels to explain_instance and use explanation.top_labels (most probable first)")
 
 
-@check(EXPLAIN, "asks the classifier about num_samples images, the original included")
+@check(EXPLAIN, "asks the classifier about num_samples images, the original included", counts_with=TWIN[EXPLAIN])
 def _(call):
     image, seg, clf = regions_case()
     clf = RegionBrightnessClassifier(clf.regions, clf.gains, clf.biases, max_images=120)
@@ -321,7 +334,7 @@ def _(call):
     unpack_explanation(out, 2, seg.shape)
 
 
-@check(EXPLAIN, "the top label's mask marks the superpixels the classifier looks at, as positive")
+@check(EXPLAIN, "the top label's mask marks the superpixels the classifier looks at, as positive", counts_with=TWIN[EXPLAIN])
 def _(call):
     image, seg, clf = regions_case()
     _, masks = unpack_explanation(call(image=image, classifier_fn=clf, segments=seg, top_labels=2,
@@ -335,7 +348,7 @@ def _(call):
                 "num_features=num_features)")
 
 
-@check(EXPLAIN, "evidence against a label is marked -1 in its mask")
+@check(EXPLAIN, "evidence against a label is marked -1 in its mask", counts_with=TWIN[EXPLAIN])
 def _(call):
     image, seg, clf = regions_case()
     _, masks = unpack_explanation(call(image=image, classifier_fn=clf, segments=seg, top_labels=2,
@@ -348,7 +361,7 @@ def _(call):
            hint="positive_only=False keeps both signs: 1 for evidence for the label, -1 against")
 
 
-@check(EXPLAIN, "the same seed gives the same explanation")
+@check(EXPLAIN, "the same seed gives the same explanation", counts_with=TWIN[EXPLAIN])
 def _(call):
     image, seg, clf = regions_case(seed=2)
     clf = RegionBrightnessClassifier(clf.regions, gains=[2.0, 1.5, 0.0], biases=[0.0, 0.0, 1.0])
@@ -379,7 +392,7 @@ def expect_labels(seg, shape):
     return seg.astype(int)
 
 
-@check(SEGMENT, "returns an integer array of labels 0..k-1, shape (H, W)")
+@check(SEGMENT, "returns an integer array of labels 0..k-1, shape (H, W)", counts_with=TWIN[SEGMENT])
 def _(call):
     image = textured_image(40, 56, 11)
     seg = call(image=image, n_segments=20)
@@ -387,7 +400,7 @@ def _(call):
     expect_labels(seg, (40, 56))
 
 
-@check(SEGMENT, "makes about n_segments superpixels")
+@check(SEGMENT, "makes about n_segments superpixels", counts_with=TWIN[SEGMENT])
 def _(call):
     image = textured_image(64, 64, 12)
     few = expect_labels(call(image=image, n_segments=16), (64, 64)).max() + 1
@@ -396,7 +409,7 @@ def _(call):
            f"asked for 16 and 100 superpixels, got {few} and {many}", hint="pass n_segments to slic")
 
 
-@check(SEGMENT, "superpixels follow colour edges (compactness=10, sigma=0)")
+@check(SEGMENT, "superpixels follow colour edges (compactness=10, sigma=0)", counts_with=TWIN[SEGMENT])
 def _(call):
     image = quadrant_image(64, 64)
     seg = expect_labels(call(image=image, n_segments=50, compactness=10, sigma=0), (64, 64))
@@ -411,6 +424,8 @@ def _(call):
 # perturb_image
 # ---------------------------------------------------------------------------
 PERTURB = "perturb_image"
+# z copied from one pattern (all ones) matches its images too: the images count only with real sampling
+SAMPLED = "each superpixel is shown with probability 1/2, independently"
 
 
 def perturb_case(seed=0, size=(24, 30), grid=(3, 4)):
@@ -443,14 +458,14 @@ def mismatches(images, z, image, seg, hide_color):
     return bad
 
 
-@check(PERTURB, "returns arrays (images, z) with z a 0/1 array of shape (num_samples, n_segments)")
+@check(PERTURB, "returns arrays (images, z) with z a 0/1 array of shape (num_samples, n_segments)", counts_with=(TWIN[PERTURB], SAMPLED))
 def _(call):
     image, seg = perturb_case()
     unpack_perturbed(call(image=image, segments=seg, num_samples=20, seed=0), 20, image, 12, call)
 
 
 @check(PERTURB, "each image shows exactly the superpixels that z marks visible; the rest is hide_color",
-       points=2)
+       points=2, counts_with=(TWIN[PERTURB], SAMPLED))
 def _(call):
     image, seg = perturb_case(1)
     images, z = unpack_perturbed(call(image=image, segments=seg, num_samples=40, seed=1), 40, image, 12)
@@ -467,7 +482,7 @@ def _(call):
     expect(not bad, "with hide_color=0.5 the hidden superpixels should be 0.5", hint="use the hide_color argument")
 
 
-@check(PERTURB, "the first sample is the original image (z[0] all ones)")
+@check(PERTURB, "the first sample is the original image (z[0] all ones)", counts_with=(TWIN[PERTURB], SAMPLED))
 def _(call):
     image, seg = perturb_case(3)
     images, z = unpack_perturbed(call(image=image, segments=seg, num_samples=15, seed=3), 15, image, 12)
@@ -475,7 +490,7 @@ def _(call):
            hint="like lime, set z[0] = 1 so the instance itself is part of the neighbourhood")
 
 
-@check(PERTURB, "each superpixel is shown with probability 1/2, independently")
+@check(PERTURB, "each superpixel is shown with probability 1/2, independently", counts_with=TWIN[PERTURB])
 def _(call):
     image, seg = perturb_case(4, size=(20, 20), grid=(4, 5))
     _, z = unpack_perturbed(call(image=image, segments=seg, num_samples=500, seed=4), 500, image, 20)
@@ -489,7 +504,7 @@ def _(call):
            hint="flip a coin per superpixel and per sample")
 
 
-@check(PERTURB, "the same seed gives the same samples, another seed other samples")
+@check(PERTURB, "the same seed gives the same samples, another seed other samples", counts_with=(TWIN[PERTURB], SAMPLED))
 def _(call):
     image, seg = perturb_case(5)
     a = unpack_perturbed(call(image=image, segments=seg, num_samples=30, seed=11), 30, image, 12)
@@ -532,7 +547,7 @@ def weights_far_case(seed, n_samples=400, n_segments=16):
     return z, target, coefs
 
 
-@check(IMG_W, "returns an array with one weight per superpixel")
+@check(IMG_W, "returns an array with one weight per superpixel", counts_with=TWIN[IMG_W])
 def _(call):
     z, target, _ = weights_linear_case(1)
     w = call(z=z, target_probs=target)
@@ -540,7 +555,7 @@ def _(call):
     expect_shape(w, (z.shape[1],), "the weights", hint="return ridge.coef_ for a 1-D target: shape (n_segments,)")
 
 
-@check(IMG_W, "recovers the coefficients of a model linear in the visible superpixels", points=2)
+@check(IMG_W, "recovers the coefficients of a model linear in the visible superpixels", points=2, counts_with=TWIN[IMG_W])
 def _(call):
     z, target, coefs = weights_linear_case(2)
     w = expect_shape(call(z=z, target_probs=target), (z.shape[1],), "the weights")
@@ -552,7 +567,7 @@ def _(call):
                       "sample_weight", atol=0.03, rtol=0)
 
 
-@check(IMG_W, "samples far from the original image count less (kernel on cosine distance)", points=2)
+@check(IMG_W, "samples far from the original image count less (kernel on cosine distance)", points=2, counts_with=TWIN[IMG_W])
 def _(call):
     z, target, coefs = weights_far_case(3)
     w = expect_shape(call(z=z, target_probs=target), (z.shape[1],), "the weights")
@@ -581,7 +596,7 @@ def region_samples_case(seed=4, n_samples=300):
 
 
 @check(IMG_W, "a classifier that reads one region's brightness gets its top superpixels inside that region",
-       points=2)
+       points=2, counts_with=TWIN[IMG_W])
 def _(call):
     z, target, region, other = region_samples_case()
     w = expect_shape(call(z=z, target_probs=target), (z.shape[1],), "the weights")

@@ -9,9 +9,12 @@ background's mean row, an unweighted average of marginal contributions) give the
 import numpy as np
 
 from autograder.checks import CheckFailed, check, expect, expect_close, expect_shape
-from autograder.answers.ch03_shap import (empty_coalition_only, evaluate, exact_shapley, linear_shapley,
-                                          mean_prediction, mean_row_values, prediction)
+from autograder.reference import reference
 from autograder.testmodels.ch03_shap import TermModel, random_background, random_row
+
+(empty_coalition_only, evaluate, exact_shapley, linear_shapley, mean_prediction, mean_row_values,
+ prediction) = reference("ch03_shap", "empty_coalition_only", "evaluate", "exact_shapley", "linear_shapley",
+                         "mean_prediction", "mean_row_values", "prediction")
 
 SV, KS, GI = "shapley_values", "kernel_shap", "global_importance"
 

@@ -11,11 +11,14 @@ checks allow 1e-3 (float64 answers, an epsilon in a denominator, other TensorFlo
 """
 import numpy as np
 
-from autograder.answers import ch04_cnn as answers
+from autograder.reference import reference
 from autograder.checks import THEN, CheckFailed, StudentError, check, expect, expect_close, expect_shape
 from autograder.testmodels.ch04_cnn import (FINGERPRINT_LAYERS, DescribeArray, EvaluateModel, FingerprintMap,
                                             LinearSaliency, ModelUnchanged, VanishingMap, fingerprint_net, gap_net,
                                             linear_net, patch_net, relu_head_net)
+
+answers = reference("ch04_cnn")  # the reference values; the student bundle holds them, not the method
+
 
 # The grader's worker imports these before any submission (a fork server may preload them).
 WORKER_PRELOAD = ("tensorflow", "keras")

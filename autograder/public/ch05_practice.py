@@ -7,11 +7,15 @@ plain values (the framework's ``_then`` argument, :data:`autograder.checks.THEN`
 """
 import numpy as np
 
-from autograder.answers.ch05_practice import linear_shap, raw_sums, sklearn_permutation, transformer_owner
+from autograder.reference import reference
 from autograder.checks import CheckFailed, StudentError, check, expect, expect_close, expect_shape
 from autograder.testmodels.ch05_practice import (CallMethod, ExplainRows, RecordingModel, SurrogateProbe,
                                                  fitted_estimator, fitted_transformer, r2, random_table,
                                                  squared_error)
+
+linear_shap, raw_sums, sklearn_permutation, transformer_owner = reference(
+    "ch05_practice", "linear_shap", "raw_sums", "sklearn_permutation", "transformer_owner")
+
 
 # ---------------------------------------------------------------------------
 # Explanation

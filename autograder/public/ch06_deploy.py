@@ -26,8 +26,9 @@ LOG, LOAD, SCORE = "log_explanation", "load_explanation", "score"
 def stable(text: str) -> str:
     """A message without what changes from one grading to the next (run ids, temporary folders), so the
     same submission always gets the same feedback."""
-    text = re.sub(r"[0-9a-f]{32}", "<run id>", str(text))
-    return re.sub(r"(sqlite:///|file://)?/\S*?ch06-check-[^/\s'\"]*\S*", "<the check's store>", text)
+    # the store's folder first (the rest of the path is kept: it says which file), then the run ids
+    text = re.sub(r"(sqlite:///|file://)?/\S*?ch06-check-[^/\s'\"]*", "<the check's store>", str(text))
+    return re.sub(r"[0-9a-f]{32}", "<run id>", text)
 
 
 def calling(call, **kwargs):

@@ -30,7 +30,7 @@ import pandas as pd
 
 from imlbook import style
 from imlbook.grids import feature_grid
-from imlbook.plots.ch01_pdp_ice import LEGEND_OUTSIDE, plot_ice
+from imlbook.plots.ch01_pdp_ice import LEGEND_OUTSIDE, PDP_COLOUR, plot_ice
 from imlbook.plots.ch05_practice import (plot_dependence, plot_global_importance, plot_local_importance,
                                          plot_summary)
 
@@ -84,17 +84,18 @@ def global_view(names: Sequence[str], local_values: np.ndarray, top_k: Optional[
 
 
 def summary_view(local_values: np.ndarray, feature_values: np.ndarray, names: Sequence[str],
-                 top_k: Optional[int] = 10, target_name: str = "predicted probability", rows_note: str = ""):
+                 top_k: Optional[int] = 10, target_name: str = "predicted probability", rows_note: str = "",
+                 categorical: Optional[Sequence[bool]] = None):
     """Summary importance: chapter 5's beeswarm of the local importances (n, p), each dot coloured by
-    the feature's value ((n, p) numbers; categories as their index, missing values drawn as the
-    column's median)."""
+    the feature's value ((n, p) numbers; missing values drawn as the column's median). Columns flagged
+    in ``categorical`` (p booleans) are nominal: their dots are grey, not on the low-high scale."""
     feature_values = np.array(feature_values, dtype=float)
     for j in range(feature_values.shape[1]):
         column = feature_values[:, j]
         if np.isnan(column).any():
             column[np.isnan(column)] = np.nanmedian(column) if (~np.isnan(column)).any() else 0.0
     return plot_summary(local_values, feature_values, names, top_k=top_k, target_name=target_name,
-                        rows_note=rows_note)
+                        rows_note=rows_note, categorical=categorical)
 
 
 def dependence_view(feature_values: Sequence[float], attributions: Sequence[float], feature_name: str,
@@ -117,6 +118,7 @@ def dependence_view(feature_values: Sequence[float], attributions: Sequence[floa
         dots.set_edgecolor("0.35")                 # a thin outline: dots near the map's white centre stay visible
         dots.set_linewidth(0.4)
         if colour_categories is not None:         # every category on the bar, even one absent from these rows
+            dots.set_cmap(style.category_cmap(len(colour_categories)))   # one colour each: categories have no order
             dots.set_clim(-0.5, len(colour_categories) - 0.5)
             fig.axes[-1].set_yticks(range(len(colour_categories)), list(colour_categories))
     return fig
@@ -140,12 +142,22 @@ def ice_view(grid: Sequence[float], row_curve: Sequence[float], feature_name: st
     grid = np.asarray(grid, dtype=float)
     row_curve = np.asarray(row_curve, dtype=float)
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
-    if context_curves is not None and len(context_curves):
-        plot_ice(grid, context_curves, feature_name, target_name=target_name,
-                 pdp=np.asarray(context_curves, dtype=float).mean(axis=0), rows=rows or "other rows", ax=ax,
-                 pdp_label=f"mean of the {len(context_curves)} other rows' curves")
-    ax.plot(grid, row_curve, color="k", lw=2.5, marker="o" if categories is not None else None,
-            label=f"{row_label}")
+    if categories is not None:
+        # categories have no order and nothing lies between them: points per category, no lines
+        if context_curves is not None and len(context_curves):
+            context = np.asarray(context_curves, dtype=float)
+            jitter = np.random.default_rng(0).uniform(-0.12, 0.12, context.shape)
+            ax.plot((grid[None, :] + jitter).ravel(), context.ravel(), "o", color="k", alpha=0.2, ms=3,
+                    label="one other row at a category")
+            ax.plot(grid, context.mean(axis=0), "_", color=PDP_COLOUR, ms=28, mew=3,
+                    label=f"mean of the {len(context)} other rows")
+        ax.plot(grid, row_curve, "o", color="k", ms=7, label=f"{row_label}")
+    else:
+        if context_curves is not None and len(context_curves):
+            plot_ice(grid, context_curves, feature_name, target_name=target_name,
+                     pdp=np.asarray(context_curves, dtype=float).mean(axis=0), rows=rows or "other rows", ax=ax,
+                     pdp_label=f"mean of the {len(context_curves)} other rows' curves")
+        ax.plot(grid, row_curve, color="k", lw=2.5, label=f"{row_label}")
     if not math.isnan(value):
         ax.plot([value], [prediction], "o", ms=9, mfc="white", mec="k", mew=2,
                 label=f"its value {_fmt(value, categories)}: {prediction:.3f}")
@@ -154,8 +166,13 @@ def ice_view(grid: Sequence[float], row_curve: Sequence[float], feature_name: st
     ax.set_ylabel(target_name)
     if categories is not None:
         ax.set_xticks(range(len(categories)), list(categories))
-    shown = "" if context_curves is None else f"\nthin lines: {rows}"
-    ax.set_title(f"ICE of {row_label} as {feature_name} sweeps its range{shown}", fontsize=10)
+    if context_curves is None:
+        shown = ""
+    elif categories is not None:
+        shown = f"\ngrey dots: {rows}, each at every category; bars: their mean"
+    else:
+        shown = f"\nthin lines: {rows}, their mean dashed"
+    ax.set_title(f"ICE of {row_label} as {feature_name} sweeps its range{shown}", fontsize=10, loc="left")
     fig.tight_layout()
     return fig
 
@@ -329,7 +346,7 @@ class Dashboard:
 
     def summary_figure(self):
         return summary_view(self.local_values, self.encoded, self.names, self.top_k, self.target_name,
-                            self.rows_note)
+                            self.rows_note, categorical=[name in self.schema.categories for name in self.names])
 
     def dependence_figure(self):
         j = self.names.index(self.dependence_feature)
@@ -376,7 +393,7 @@ class Dashboard:
         return ice_view(grid, row_curve, feature, value, self.row_prediction, context_curves=context,
                         categories=self.schema.categories.get(feature), target_name=self.target_name,
                         row_label=self.row_label,
-                        rows=f"{len(context)} other explained rows, their mean dashed")
+                        rows=f"{len(context)} other explained rows")
 
 
 def summary_colours(codes: np.ndarray) -> np.ndarray:

@@ -9,9 +9,14 @@ written in the notebook and handed to :func:`create_app`. Endpoints:
   ``model_loaded: false`` and the load error.
 * ``POST /score`` — body: a JSON list of rows (objects with exactly the model's raw columns), or
   ``{"rows": [...]}``. Answer: ``score_fn``'s dict. Bad input gets a
-  4xx JSON ``{"error": ..., "problems": [...]}``: 400 not JSON, 413 body over ``max_body_bytes``
-  or more than ``max_rows`` rows, 415 not ``application/json``, 422 empty list / missing or extra
-  columns / wrong types / unknown categories (each problem names its row and column).
+  4xx JSON ``{"error": ..., "problems": [...]}``: 400 not JSON (also JSON nested deeper than
+  ``MAX_JSON_DEPTH``, e.g. ``[`` repeated 100,000 times), 413 body over ``max_body_bytes`` or more
+  than ``max_rows`` rows, 415 not ``application/json``, 422 empty list / missing or extra columns /
+  wrong types / unknown categories (each problem names its row and column).
+
+Back-pressure: requests are scored one at a time; at most ``max_queue`` wait behind the one being
+scored. Past that the service answers **503** at once, with a ``Retry-After`` header (seconds: the
+queue's length times the mean scoring time so far, at least 1) instead of letting latency grow.
 
 Run it::
 
@@ -21,18 +26,23 @@ Run it::
 
 import argparse
 import json
+import math
 import threading
+import time
 from contextlib import asynccontextmanager, contextmanager
 
 MAX_ROWS = 200
 MAX_BODY_BYTES = 256 * 1024
+MAX_QUEUE = 8          # requests waiting behind the one being scored; more get 503 + Retry-After
+MAX_JSON_DEPTH = 32    # rows are objects inside a list: anything deeper is not a valid body
 
 
 def create_app(name: str, version, store=None, max_rows: int = MAX_ROWS, max_body_bytes: int = MAX_BODY_BYTES,
-               score_fn=None):
+               score_fn=None, max_queue: int = MAX_QUEUE):
     """The FastAPI app; ``store`` is the folder of a local store (see
     :func:`imlbook.ch06_deploy.store.use_local_store`), or None for MLflow's current tracking URI;
-    ``score_fn(rows, model, scoring_explainer) -> dict`` computes each answer (required). Loading
+    ``score_fn(rows, model, scoring_explainer) -> dict`` computes each answer (required);
+    ``max_queue`` requests may wait while one is scored (more get 503 with ``Retry-After``). Loading
     the model does not change MLflow's current tracking URI in this process."""
     if not callable(score_fn):
         raise TypeError("create_app needs score_fn, e.g. create_app(..., score_fn=score) with your score function")
@@ -45,6 +55,7 @@ def create_app(name: str, version, store=None, max_rows: int = MAX_ROWS, max_bod
     # and the model's predict uses the machine's cores, so concurrent requests would only compete for
     # memory and CPU. The load test's throughput is that of this one-at-a-time service.
     lock = threading.Lock()
+    queue = {"waiting": 0, "scored": 0, "seconds": 0.0}  # touched only on the event loop's thread
 
     @asynccontextmanager
     async def lifespan(app):
@@ -92,26 +103,75 @@ def create_app(name: str, version, store=None, max_rows: int = MAX_ROWS, max_bod
             body += chunk
             if len(body) > max_body_bytes:
                 return error(413, f"the body is over the limit of {max_body_bytes} bytes")
+        too_deep = json_depth_over(bytes(body), MAX_JSON_DEPTH)
+        if too_deep:
+            return error(400, "the body is not valid JSON for this service",
+                         [f"it nests lists or objects more than {MAX_JSON_DEPTH} deep (at byte {too_deep})"])
         try:
             payload = json.loads(bytes(body))
-        except (ValueError, UnicodeDecodeError) as problem:
-            return error(400, "the body is not valid JSON", [str(problem)])
+        except (ValueError, UnicodeDecodeError, RecursionError) as problem:
+            return error(400, "the body is not valid JSON", [str(problem)[:300]])
         if isinstance(payload, dict) and set(payload) == {"rows"}:
             payload = payload["rows"]
         if isinstance(payload, list) and len(payload) > max_rows:
             return error(413, f"{len(payload)} rows; the limit is {max_rows} per request")
         explainer = state["explainer"]
-        problems = explainer.schema.problems(payload)
+        try:
+            problems = explainer.schema.problems(payload)
+        except (TypeError, ValueError, AttributeError, KeyError, RecursionError) as problem:
+            return error(422, "the body is not a list of rows", [f"{type(problem).__name__}: {problem}"[:300]])
         if problems:
             return error(422, "the rows do not match the model's columns", problems)
+        if queue["waiting"] > max_queue:  # one is being scored, max_queue wait: the service is full
+            mean = queue["seconds"] / queue["scored"] if queue["scored"] else 1.0
+            retry = max(1, math.ceil(queue["waiting"] * mean))
+            return JSONResponse({"error": "the service is busy: try again later",
+                                 "problems": [f"{queue['waiting']} requests are being scored or waiting; "
+                                              f"at most {max_queue} may wait"]},
+                                status_code=503, headers={"Retry-After": str(retry)})
+
         def locked_score():
             with lock:
-                return score_fn(payload, state["model"], explainer)
+                started = time.perf_counter()
+                try:
+                    return score_fn(payload, state["model"], explainer)
+                finally:
+                    queue["seconds"] += time.perf_counter() - started
+                    queue["scored"] += 1
 
-        result = await run_in_threadpool(locked_score)
+        queue["waiting"] += 1
+        try:
+            result = await run_in_threadpool(locked_score)
+        finally:
+            queue["waiting"] -= 1
         return JSONResponse(result)
 
     return app
+
+
+def json_depth_over(body: bytes, limit: int) -> int:
+    """The byte offset where ``body`` (JSON) nests lists/objects deeper than ``limit``, or 0.
+
+    Checked before ``json.loads``, whose recursion a body of 100,000 ``[`` would exhaust (a
+    ``RecursionError``, i.e. a 500). Brackets inside strings do not count."""
+    depth, in_string, escaped = 0, False, False
+    for i, byte in enumerate(body):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:      # backslash
+                escaped = True
+            elif byte == 0x22:      # closing quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > limit:
+                return i
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return 0
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -125,7 +185,8 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 @contextmanager
 def background_service(store, name: str, version, score_fn, max_rows: int = MAX_ROWS,
-                       max_body_bytes: int = MAX_BODY_BYTES, start_timeout_s: float = 120.0):
+                       max_body_bytes: int = MAX_BODY_BYTES, start_timeout_s: float = 120.0,
+                       max_queue: int = MAX_QUEUE):
     """Serve the app with uvicorn in a background thread of this process (so ``score_fn`` can be
     a function defined in a notebook) on a free 127.0.0.1 port; yield its base URL
     (``http://127.0.0.1:PORT``) once ``/health`` answers, and stop the server on exit. Raises
@@ -137,7 +198,7 @@ def background_service(store, name: str, version, score_fn, max_rows: int = MAX_
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    app = create_app(name, version, store, max_rows, max_body_bytes, score_fn)
+    app = create_app(name, version, store, max_rows, max_body_bytes, score_fn, max_queue)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            lifespan="on", access_log=False))
     failure = []
@@ -173,8 +234,10 @@ def load_test(url: str, bodies, expected, n_requests: int = 300, clients: int = 
     """Send ``n_requests`` POST /score requests from ``clients`` concurrent HTTP clients (threads,
     one ``httpx.Client`` each), request i with body ``bodies[i % len(bodies)]``, and compare each
     answer with ``expected[i % len(bodies)]`` (predictions and names equal, local values within
-    1e-9). Returns throughput (requests/s), latency percentiles (ms), and the number and first few
-    of the wrong answers (``wrong``, ``wrong_examples``)."""
+    1e-9). Returns throughput (requests/s), latency percentiles (ms), the number of requests the
+    service turned away (``rejected``: 503 with a ``Retry-After`` header, and the ``retry_after_s``
+    values it gave), and the number and first few of the wrong answers (``wrong``, ``wrong_examples``:
+    anything else that is not a correct 200)."""
     import time
     from concurrent.futures import ThreadPoolExecutor
 
@@ -195,9 +258,14 @@ def load_test(url: str, bodies, expected, n_requests: int = 300, clients: int = 
                 response = client.post("/score", json=bodies[i % len(bodies)])
                 elapsed = time.perf_counter() - start
                 ok = response.status_code == 200 and same(response.json(), expected[i % len(bodies)])
-                results.append((elapsed, ok, None if ok else f"request {i}: {response.status_code} {response.text[:200]}"))
+                retry = response.headers.get("retry-after") if response.status_code == 503 else None
+                if retry is not None:
+                    retry_after.append(int(retry))
+                results.append((elapsed, ok or retry is not None,
+                                None if ok or retry else f"request {i}: {response.status_code} {response.text[:200]}"))
         return results
 
+    retry_after = []  # list.append is atomic across the client threads
     shares = [list(range(k, n_requests, clients)) for k in range(clients)]
     start = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
@@ -207,6 +275,7 @@ def load_test(url: str, bodies, expected, n_requests: int = 300, clients: int = 
     wrong = [message for _, ok, message in results if not ok]
     return {"requests": len(results), "clients": clients, "wall_s": wall, "throughput_rps": len(results) / wall,
             "latency_ms": {f"p{q}": float(np.percentile(latency, q)) for q in (50, 90, 95, 99)} | {"max": float(latency.max())},
+            "rejected": len(retry_after), "retry_after_s": sorted(set(retry_after)),
             "wrong": len(wrong), "wrong_examples": wrong[:3]}
 
 
@@ -221,6 +290,8 @@ def main(argv=None):
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--max-rows", type=int, default=MAX_ROWS)
     parser.add_argument("--max-body-bytes", type=int, default=MAX_BODY_BYTES)
+    parser.add_argument("--max-queue", type=int, default=MAX_QUEUE,
+                        help="requests that may wait while one is scored; more get 503 with Retry-After")
     parser.add_argument("--score", required=True, metavar="MODULE:FUNCTION",
                         help="your score(rows, model, scoring_explainer) function, e.g. my_service:score")
     args = parser.parse_args(argv)
@@ -228,7 +299,8 @@ def main(argv=None):
 
     module, _, function = args.score.partition(":")
     score_fn = getattr(importlib.import_module(module), function or "score")
-    app = create_app(args.name, args.version, args.store, args.max_rows, args.max_body_bytes, score_fn)
+    app = create_app(args.name, args.version, args.store, args.max_rows, args.max_body_bytes, score_fn,
+                     args.max_queue)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
 
 

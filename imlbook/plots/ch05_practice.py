@@ -57,12 +57,15 @@ def plot_global_importance(names: Sequence[str], values: Sequence[float], top_k:
 
 
 def plot_summary(local_values: np.ndarray, feature_values: np.ndarray, names: Sequence[str],
-                 top_k: Optional[int] = 10, target_name: str = "prediction", rows_note: str = "", seed: int = 0):
+                 top_k: Optional[int] = 10, target_name: str = "prediction", rows_note: str = "", seed: int = 0,
+                 categorical: Optional[Sequence[bool]] = None):
     """Beeswarm: one dot per row and feature at its attribution, coloured by the feature's value.
 
     ``local_values`` and ``feature_values``: (n, p). Features are sorted by mean |attribution|, the
     ``top_k`` largest are drawn. The colour is the feature's value scaled to its rank within the
-    column (low = blue, high = red), so columns of any unit share one colour bar.
+    column, on the sequential feature-value map (dark = low, yellow = high; red/blue are kept for
+    attributions), so columns of any unit share one colour bar. Columns flagged in ``categorical``
+    (p booleans) have no order: their dots are grey.
     """
     local_values = np.asarray(local_values, dtype=float)
     feature_values = np.asarray(feature_values, dtype=float)
@@ -71,20 +74,27 @@ def plot_summary(local_values: np.ndarray, feature_values: np.ndarray, names: Se
     rng = np.random.default_rng(seed)
     fig, ax = plt.subplots(figsize=(7, 0.4 * len(order) + 1.6))
     scatter = None
+    nominal = np.zeros(p, bool) if categorical is None else np.asarray(categorical, dtype=bool)
     for pos, j in enumerate(order):
         y = len(order) - 1 - pos + rng.uniform(-0.3, 0.3, n)
+        if nominal[j]:
+            ax.scatter(local_values[:, j], y, color=style.NEUTRAL, s=9, alpha=0.8, linewidths=0)
+            continue
         col = feature_values[:, j]
         ranks = np.argsort(np.argsort(col, kind="stable"), kind="stable") / max(n - 1, 1)
-        scatter = ax.scatter(local_values[:, j], y, c=ranks, cmap=style.SIGNED_CMAP, vmin=0, vmax=1, s=9,
+        scatter = ax.scatter(local_values[:, j], y, c=ranks, cmap=style.FEATURE_VALUE_CMAP, vmin=0, vmax=1, s=9,
                              alpha=0.8, linewidths=0)
+    if scatter is None:  # only categorical columns shown: an empty mappable keeps the colour bar's meaning
+        scatter = plt.cm.ScalarMappable(cmap=style.FEATURE_VALUE_CMAP)
     ax.set_yticks(np.arange(len(order))[::-1], [names[j] for j in order])
     ax.axvline(0, color="k", lw=0.8)
     ax.set_xlabel(f"attribution (effect on the {target_name})")
     bar = fig.colorbar(scatter, ax=ax, ticks=[0, 1])
     bar.ax.set_yticklabels(["low", "high"])
     bar.set_label("feature value (rank in column)")
+    grey = "; grey dots: a categorical feature (no order)" if nominal[order].any() else ""
     ax.set_title("Summary of local attributions" + _subset_note(len(order), p)
-                 + (f"\n{rows_note}" if rows_note else ""))
+                 + (f"\n{rows_note}" if rows_note else "") + grey)
     fig.tight_layout()
     return fig
 
@@ -101,7 +111,7 @@ def plot_dependence(feature_values: Sequence[float], attributions: Sequence[floa
     if colour_values is None:
         ax.scatter(x, y, s=12, color=style.NEUTRAL)
     else:
-        sc = ax.scatter(x, y, s=12, c=np.asarray(colour_values, dtype=float), cmap=style.SIGNED_CMAP)
+        sc = ax.scatter(x, y, s=12, c=np.asarray(colour_values, dtype=float), cmap=style.FEATURE_VALUE_CMAP)
         fig.colorbar(sc, ax=ax).set_label(colour_name or "colour feature")
     ax.axhline(0, color="k", lw=0.8)
     ax.set_xlabel(feature_name)
