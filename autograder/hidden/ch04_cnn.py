@@ -396,8 +396,8 @@ def _(call):
            hint="work on a copy: keras.models.clone_model, then set_weights with the original model's weights")
     expect_close(expect_correlations(out, 2), answers.fingerprint_correlations(order), "wrong correlations",
                  atol=1e-6)
-    described = call.returned_type
-    expect(described == "list", f"the result should be a list of floats, got a {described}",
+    returned = call.returned_type
+    expect(returned == "list", f"the result should be a list of floats, got a {returned}",
            hint="e.g. correlations.append(float(rho)); return correlations")
 
 
@@ -457,8 +457,8 @@ def _(call):
                                    "an empty mask is a miss, and every map counts")
     expect_close(out, expected, "wrong pointing-game score with tied maxima, constant maps and empty masks",
                  atol=1e-9, hint="the maximum's first position, as np.argmax gives it; an empty mask is a miss")
-    described = call.returned_type
-    expect(described in ("float", "float64"), f"the score should be a float, got a {described}",
+    returned = call.returned_type
+    expect(returned in ("float", "float64"), f"the score should be a float, got a {returned}",
            hint="return float(hits / n)")
 
 
