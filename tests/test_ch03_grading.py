@@ -58,6 +58,13 @@ def shapley_values(f, x, background):
     p = len(x)
     codes = np.arange(2 ** p)
     return np.array([sum((v[S | (1 << j)] - v[S]) / p for S in codes[~masks[:, j]]) for j in range(p)])""",
+        "returns a list instead of a NumPy array": _COALITIONS + """
+def shapley_values(f, x, background):
+    masks, v = _values(f, np.asarray(x, float), np.asarray(background, float))
+    p = len(x)
+    w = [factorial(s) * factorial(p - s - 1) / factorial(p) for s in range(p)]
+    codes = np.arange(2 ** p)
+    return [float(sum(w[masks[S].sum()] * (v[S | (1 << j)] - v[S]) for S in codes[~masks[:, j]])) for j in range(p)]""",
         "one model call per coalition": """
 def shapley_values(f, x, background):
     x, B = np.asarray(x, float), np.asarray(background, float)
@@ -154,8 +161,29 @@ def kernel_shap(f, x, background, nsamples, seed):
         "ignores the seed (always seed 0)": None,  # filled below from the reference with the seed replaced
         "one model call per coalition": None,     # filled below
         "returns phi only": None,                 # filled below
+        "phi as a list": None,                    # filled below
+        "base_value as a one-element array": None,  # filled below
     },
     "global_importance": {
+        "ties in np.argsort's default (unstable) order": """
+def global_importance(values, feature_names):
+    imp = np.abs(np.asarray(values, float)).mean(axis=0)
+    return [(feature_names[j], float(imp[j])) for j in np.argsort(-imp)]""",
+        "ties broken by name": """
+def global_importance(values, feature_names):
+    imp = np.abs(np.asarray(values, float)).mean(axis=0)
+    order = sorted(range(len(imp)), key=lambda j: (-imp[j], feature_names[j]))
+    return [(feature_names[j], float(imp[j])) for j in order]""",
+        "NumPy strings from an array of names": """
+def global_importance(values, feature_names):
+    imp = np.abs(np.asarray(values, float)).mean(axis=0)
+    order = np.argsort(-imp, kind="stable")
+    return list(zip(np.asarray(feature_names)[order], imp[order].tolist()))""",
+        "pairs as lists, not tuples": """
+def global_importance(values, feature_names):
+    imp = np.abs(np.asarray(values, float)).mean(axis=0)
+    order = sorted(range(len(imp)), key=lambda j: -imp[j])
+    return [[feature_names[j], float(imp[j])] for j in order]""",
         "signed mean (positive and negative values cancel)": """
 def global_importance(values, feature_names):
     imp = np.asarray(values, float).mean(axis=0)
@@ -372,6 +400,10 @@ WRONG["kernel_shap"]["one model call per coalition"] = _ks.replace(
     "[x[None, :], background] + list(rows.reshape(-1, m, p))])")
 WRONG["kernel_shap"]["returns phi only"] = _ks.replace(
     "return base, np.append(head, total - head.sum())", "return np.append(head, total - head.sum())")
+WRONG["kernel_shap"]["phi as a list"] = _ks.replace(
+    "return base, np.append(head, total - head.sum())", "return base, np.append(head, total - head.sum()).tolist()")
+WRONG["kernel_shap"]["base_value as a one-element array"] = _ks.replace(
+    "return base, np.append(head, total - head.sum())", "return np.array([base]), np.append(head, total - head.sum())")
 for name, text in WRONG["kernel_shap"].items():
     assert text != _ks, name
 
@@ -399,6 +431,39 @@ def test_grading_is_reproducible(tmp_path):
              "kernel_shap": WRONG["kernel_shap"]["uniform kernel weights"],
              "global_importance": WRONG["global_importance"]["signed mean (positive and negative values cancel)"]}
     proofs.graded_reproducibly(tmp_path, CH, wrong)
+
+
+# -- submissions without the method (issue 18): at most 10 % of the chapter's automatic points ---------------
+LAZY = {
+    "shapley_values": """
+def shapley_values(f, x, background):
+    x, B = np.asarray(x, float), np.asarray(background, float)
+    out = np.ravel(f(np.vstack([x[None], B])))
+    phi = np.zeros(len(x))
+    phi[-1] = out[0] - out[1:].mean()   # one call, the whole gap on the last feature
+    return phi""",
+    "kernel_shap": """
+def kernel_shap(f, x, background, nsamples, seed):
+    x, B = np.asarray(x, float), np.asarray(background, float)
+    out = np.ravel(f(np.vstack([x[None], B])))
+    phi = np.zeros(len(x))
+    phi[-1] = out[0] - out[1:].mean()
+    return float(out[1:].mean()), phi""",
+    "global_importance": """
+def global_importance(values, feature_names):
+    return [(name, 0.0) for name in feature_names]""",
+}
+
+
+def test_a_submission_without_the_method_scores_at_most_a_tenth(tmp_path):
+    """One model call and the whole gap f(x) - mean f(background) on the last feature (11 of 24 points on
+    the first two exercises before issue 18), and zeros for the ranking."""
+    proofs.lazy_scores_at_most_a_tenth(tmp_path, CH, LAZY, "the whole gap on the last feature")
+
+
+def test_answers_looked_up_from_the_public_checks_score_at_most_a_tenth(tmp_path):
+    """Every public check's answer recorded offline from the bundle (16 of 24 points before issue 18)."""
+    proofs.lookup_scores_at_most_a_tenth(tmp_path, CH)
 
 
 def test_the_answers_agree_with_brute_force_enumeration():

@@ -71,6 +71,28 @@ def grad_cam(model, image, layer_name, class_index):
     with tf.GradientTape() as tape:
         features, logits = cam_model(x)
 """
+# a helper for correct variants: [layer output, model output] also for a layer inside a nested base model
+TWO_OUTPUTS = """
+def _two_outputs(model, layer_name):
+    if layer_name in [layer.name for layer in model.layers]:
+        return keras.Model(model.inputs[0], [model.get_layer(layer_name).output, model.outputs[0]])
+    inputs = keras.Input(model.inputs[0].shape[1:])
+    x, features = inputs, None
+    for layer in model.layers:
+        if isinstance(layer, keras.Model) and features is None and any(
+                l.name == layer_name for l in layer._flatten_layers(include_self=False)):
+            features, x = _two_outputs(layer, layer_name)(x)
+        elif not isinstance(layer, keras.layers.InputLayer):
+            x = layer(x)
+    return keras.Model(inputs, [features, x])
+"""
+CAM_HEAD_NESTED = TWO_OUTPUTS + """
+def grad_cam(model, image, layer_name, class_index):
+    cam_model = _two_outputs(model, layer_name)
+    x = tf.convert_to_tensor(np.asarray(image, dtype="float32")[None])
+    with tf.GradientTape() as tape:
+        features, logits = cam_model(x)
+"""
 PATTERN_HEAD = """
 def filter_pattern(model, layer_name, filter_index, steps=30, step_size=0.1, seed=0):
     features = activation_model(model, layer_name)
@@ -143,6 +165,18 @@ WRONG = {
         g = tape.gradient(loss, image)
         image.assign_add(step_size * g / (tf.sqrt(tf.reduce_mean(tf.square(g))) + 1e-5))
     return np.clip(image.numpy() * 255, 0, 255).astype("uint8")""",
+        "the seeded start whatever the number of steps": PATTERN_HEAD + """
+    image = np.random.default_rng(seed).random((h, w, 3))
+    return np.clip(image * 255, 0, 255).astype("uint8")""",
+        "RMS per colour channel instead of over the whole gradient": PATTERN_HEAD + """
+    image = tf.Variable(np.random.default_rng(seed).random((1, h, w, 3)).astype("float32"))
+    for _ in range(steps):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(features(image)[..., filter_index])
+        g = tape.gradient(loss, image)
+        g = g / (tf.sqrt(tf.reduce_mean(tf.square(g), axis=(0, 1, 2), keepdims=True)) + 1e-5)
+        image.assign_add(step_size * g)
+    return np.clip(image.numpy()[0] * 255, 0, 255).astype("uint8")""",
         "always the first filter": PATTERN_HEAD + """
     image = tf.Variable(np.random.default_rng(seed).random((1, h, w, 3)).astype("float32"))
     for _ in range(steps):
@@ -173,6 +207,15 @@ WRONG = {
         logit = model(x)[0, class_index]
     s = tf.reduce_max(tf.abs(tape.gradient(logit, x)[0] * x[0]), axis=-1).numpy()
     return (s - s.min()) / (s.max() - s.min())""",
+        "NaN for a constant map (no guard in the min-max normalisation)": SAL_HEAD + """
+        logit = model(x)[0, class_index]
+    s = tf.reduce_max(tf.abs(tape.gradient(logit, x)[0]), axis=-1).numpy()
+    return (s - s.min()) / (s.max() - s.min())""",
+        "returns a TensorFlow tensor": SAL_HEAD + """
+        logit = model(x)[0, class_index]
+    s = tf.reduce_max(tf.abs(tape.gradient(logit, x)[0]), axis=-1)
+    span = tf.reduce_max(s) - tf.reduce_min(s)
+    return (s - tf.reduce_min(s)) / span if span > 0 else tf.zeros_like(s)""",
         "not normalised": SAL_HEAD + """
         logit = model(x)[0, class_index]
     return tf.reduce_max(tf.abs(tape.gradient(logit, x)[0]), axis=-1).numpy()""",
@@ -218,6 +261,26 @@ WRONG = {
     grads = tape.gradient(logit, features)[0]
     cam = tf.nn.relu(tf.reduce_sum(features[0] * grads, axis=-1)).numpy()
     return cam / cam.max() if cam.max() > 0 else cam""",
+        "no support for a nested model (the reference before issue 20)": CAM_HEAD + """
+        logit = logits[0, class_index]
+    weights = tf.reduce_mean(tape.gradient(logit, features)[0], axis=(0, 1))
+    cam = tf.nn.relu(tf.reduce_sum(features[0] * weights, axis=-1)).numpy()
+    return cam / cam.max() if cam.max() > 0 else cam""",
+        "model.input and model.output (raise on a Sequential model in Keras 3)": """
+            def grad_cam(model, image, layer_name, class_index):
+                cam_model = keras.Model(model.input, [model.get_layer(layer_name).output, model.output])
+                x = tf.convert_to_tensor(np.asarray(image, dtype="float32")[None])
+                with tf.GradientTape() as tape:
+                    features, logits = cam_model(x)
+                    logit = logits[0, class_index]
+                weights = tf.reduce_mean(tape.gradient(logit, features)[0], axis=(0, 1))
+                cam = tf.nn.relu(tf.reduce_sum(features[0] * weights, axis=-1)).numpy()
+                return cam / cam.max() if cam.max() > 0 else cam""",
+        "returns a TensorFlow tensor": CAM_HEAD_NESTED + """
+        logit = logits[0, class_index]
+    weights = tf.reduce_mean(tape.gradient(logit, features)[0], axis=(0, 1))
+    cam = tf.nn.relu(tf.reduce_sum(features[0] * weights, axis=-1))
+    return cam / tf.reduce_max(cam) if tf.reduce_max(cam) > 0 else cam""",
         "divides by zero for an all-zero map": CAM_HEAD + """
         logit = logits[0, class_index]
     weights = tf.reduce_mean(tape.gradient(logit, features)[0], axis=(0, 1))
@@ -234,6 +297,11 @@ WRONG = {
                 h, w = np.shape(image)[:2]
                 big = tf.image.resize(cam[..., None], (h, w), method="nearest").numpy()[..., 0]
                 return big * saliency_map(model, image, class_index)""",
+        "returns a TensorFlow tensor": """
+            def guided_grad_cam(model, image, layer_name, class_index):
+                cam = grad_cam(model, image, layer_name, class_index)
+                h, w = np.shape(image)[:2]
+                return tf.image.resize(cam[..., None], (h, w))[..., 0] * saliency_map(model, image, class_index)""",
         "upsampled Grad-CAM only (no saliency)": """
             def guided_grad_cam(model, image, layer_name, class_index):
                 cam = grad_cam(model, image, layer_name, class_index)
@@ -301,6 +369,47 @@ def randomisation_check(model, image, class_index, method, layers):
         new = np.asarray(method(copy, image, class_index)).ravel()
         out.append(0.0 if np.ptp(new) == 0 else float(spearmanr(original, new)[0]))
     return out""",
+        "seeds after cloning (the reference before issue 18)": RAND_HEAD + """
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    keras.utils.set_random_seed(0)
+    out = []
+    for name in layers:
+        layer = copy.get_layer(name)""" + reinit("layer") + """
+        new = np.abs(np.asarray(method(copy, image, class_index))).ravel()
+        out.append(0.0 if np.ptp(original) == 0 or np.ptp(new) == 0 else float(spearmanr(original, new)[0]))
+    return out""",
+        "the kernel re-drawn, the bias kept": RAND_HEAD + """
+    keras.utils.set_random_seed(0)
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    out = []
+    for name in layers:
+        layer = copy.get_layer(name)
+        layer.kernel.assign(layer.kernel_initializer(layer.kernel.shape, layer.kernel.dtype))
+        new = np.abs(np.asarray(method(copy, image, class_index))).ravel()
+        out.append(0.0 if np.ptp(original) == 0 or np.ptp(new) == 0 else float(spearmanr(original, new)[0]))
+    return out""",
+        "only the new map checked for being constant": RAND_HEAD + """
+    keras.utils.set_random_seed(0)
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    out = []
+    for name in layers:
+        layer = copy.get_layer(name)""" + reinit("layer") + """
+        new = np.abs(np.asarray(method(copy, image, class_index))).ravel()
+        out.append(0.0 if np.ptp(new) == 0 else float(spearmanr(original, new)[0]))
+    return out""",
+        "returns a NumPy array, not a list": RAND_HEAD + """
+    keras.utils.set_random_seed(0)
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    out = []
+    for name in layers:
+        layer = copy.get_layer(name)""" + reinit("layer") + """
+        new = np.abs(np.asarray(method(copy, image, class_index))).ravel()
+        out.append(0.0 if np.ptp(original) == 0 or np.ptp(new) == 0 else float(spearmanr(original, new)[0]))
+    return np.array(out)""",
         "NaN for a constant map": RAND_HEAD + """
     copy = keras.models.clone_model(model)
     copy.set_weights(model.get_weights())
@@ -313,6 +422,28 @@ def randomisation_check(model, image, class_index, method, layers):
     return out""",
     },
     "pointing_game": {
+        "a tied maximum anywhere inside the mask counts": """
+            def pointing_game(maps, masks):
+                maps, masks = np.asarray(maps, dtype=float), np.asarray(masks, dtype=bool)
+                top = maps == maps.max(axis=(1, 2), keepdims=True)
+                return float((top & masks).any(axis=(1, 2)).mean())""",
+        "maps with an empty mask left out": """
+            def pointing_game(maps, masks):
+                maps, masks = np.asarray(maps), np.asarray(masks, dtype=bool)
+                keep = masks.reshape(len(masks), -1).any(axis=1)
+                top = maps.reshape(len(maps), -1).argmax(axis=1)
+                return float(masks.reshape(len(masks), -1)[np.arange(len(maps)), top][keep].mean())""",
+        "the last of tied maxima": """
+            def pointing_game(maps, masks):
+                maps, masks = np.asarray(maps), np.asarray(masks, dtype=bool)
+                flat = maps.reshape(len(maps), -1)
+                top = flat.shape[1] - 1 - flat[:, ::-1].argmax(axis=1)
+                return float(masks.reshape(len(masks), -1)[np.arange(len(maps)), top].mean())""",
+        "a 0-d array instead of a float": """
+            def pointing_game(maps, masks):
+                maps, masks = np.asarray(maps), np.asarray(masks, dtype=bool)
+                top = maps.reshape(len(maps), -1).argmax(axis=1)
+                return np.asarray(masks.reshape(len(masks), -1)[np.arange(len(maps)), top].mean())""",
         "maximum of |map| instead of the maximum": """
             def pointing_game(maps, masks):
                 maps, masks = np.abs(np.asarray(maps)), np.asarray(masks, dtype=bool)
@@ -385,25 +516,56 @@ CORRECT = {
                 return (s - np.min(s)) / (np.max(s) - np.min(s) + 1e-12)""",
     },
     "grad_cam": {
-        "sum instead of mean of the gradients": CAM_HEAD + """
+        "nested models by recursion on sub-models, try/except": """
+            def grad_cam(model, image, layer_name, class_index):
+                def two_outputs(net):
+                    try:
+                        return keras.Model(net.inputs, [net.get_layer(layer_name).output, net.outputs[0]])
+                    except ValueError:
+                        pass
+                    inp = keras.Input(shape=net.inputs[0].shape[1:])
+                    x, feats = inp, None
+                    for layer in net.layers:
+                        if isinstance(layer, keras.layers.InputLayer):
+                            continue
+                        if feats is None and isinstance(layer, keras.Model):
+                            try:
+                                inner = two_outputs(layer)
+                            except ValueError:
+                                x = layer(x)
+                                continue
+                            feats, x = inner(x)
+                        else:
+                            x = layer(x)
+                    if feats is None:
+                        raise ValueError(layer_name)
+                    return keras.Model(inp, [feats, x])
+
+                m = two_outputs(model)
+                with tf.GradientTape() as tape:
+                    a, preds = m(np.asarray(image, dtype=np.float32)[None])
+                    score = preds[0, class_index]
+                g = tape.gradient(score, a)[0].numpy()
+                cam = np.maximum((a[0].numpy() * g.mean(axis=(0, 1))).sum(axis=-1), 0)
+                return cam / cam.max() if cam.max() > 0 else cam""",
+        "sum instead of mean of the gradients": CAM_HEAD_NESTED + """
         logit = logits[0, class_index]
     weights = tf.reduce_sum(tape.gradient(logit, features)[0], axis=(0, 1))
     cam = tf.nn.relu(tf.reduce_sum(features[0] * weights, axis=-1)).numpy()
     return cam / cam.max() if cam.max() > 0 else cam""",
-        "a NumPy loop over channels and an epsilon": """
-            def grad_cam(model, image, layer_name, class_index):
-                layer = model.get_layer(layer_name)
-                m = keras.models.Model(inputs=model.inputs, outputs=[layer.output, model.outputs[0]])
-                with tf.GradientTape() as tape:
-                    a, preds = m(np.asarray(image, dtype=np.float32)[np.newaxis])
-                    score = preds[:, class_index]
-                g = tape.gradient(score, a).numpy()[0]
-                a = a.numpy()[0]
-                cam = np.zeros(a.shape[:2])
-                for k in range(a.shape[-1]):
-                    cam += g[:, :, k].mean() * a[:, :, k]
-                cam = np.maximum(cam, 0)
-                return cam / (cam.max() + 1e-10)""",
+        "a NumPy loop over channels and an epsilon": TWO_OUTPUTS + """
+def grad_cam(model, image, layer_name, class_index):
+    m = _two_outputs(model, layer_name)
+    with tf.GradientTape() as tape:
+        a, preds = m(np.asarray(image, dtype=np.float32)[np.newaxis])
+        score = preds[:, class_index]
+    g = tape.gradient(score, a).numpy()[0]
+    a = a.numpy()[0]
+    cam = np.zeros(a.shape[:2])
+    for k in range(a.shape[-1]):
+        cam += g[:, :, k].mean() * a[:, :, k]
+    cam = np.maximum(cam, 0)
+    return cam / (cam.max() + 1e-10)""",
     },
     "guided_grad_cam": {
         "keras.ops.image.resize": """
@@ -414,6 +576,26 @@ CORRECT = {
                 return np.multiply(big, saliency_map(model, image, class_index))""",
     },
     "randomisation_check": {
+        "explicit seeded initialisers (from_config with a seed), no global seed": """
+            def randomisation_check(model, image, class_index, method, layers):
+                original = np.abs(np.asarray(method(model, image, class_index))).ravel()
+                copy = keras.models.clone_model(model)
+                copy.set_weights(model.get_weights())
+                result = []
+                for k, name in enumerate(layers):
+                    layer = copy.get_layer(name)
+                    for i, v in enumerate(layer.weights):
+                        init = getattr(layer, v.name + "_initializer")
+                        config = init.get_config()
+                        if "seed" in config:
+                            init = type(init).from_config(dict(config, seed=1000 * k + i))
+                        v.assign(init(v.shape, v.dtype))
+                    new = np.abs(np.asarray(method(copy, image, class_index))).ravel()
+                    if np.ptp(original) == 0 or np.ptp(new) == 0:
+                        result.append(0.0)
+                    else:
+                        result.append(float(spearmanr(original, new).correlation))
+                return result""",
         "set_weights with the initialisers, ranks with scipy.stats.rankdata": """
             from scipy.stats import rankdata
 
@@ -423,10 +605,10 @@ CORRECT = {
                         return 0.0
                     return float(np.corrcoef(rankdata(a), rankdata(b))[0, 1])
 
+                keras.utils.set_random_seed(0)
                 before = np.abs(np.asarray(method(model, image, class_index))).flatten()
                 copy = keras.models.clone_model(model)
                 copy.set_weights(model.get_weights())
-                keras.utils.set_random_seed(0)
                 result = []
                 for name in layers:
                     layer = copy.get_layer(name)
@@ -546,3 +728,61 @@ def test_a_cnn_trained_in_seconds_lets_the_reference_grad_cam_find_the_object():
                      for x, c in zip(test_images, test_labels)])
     assert pointing_game(maps, test_masks) >= 0.9
     assert pointing_game(np.stack([centred_gaussian((32, 32))] * 40), test_masks) < 0.3
+
+
+# ----------------------------------------------------------------------------- submissions without the method
+LAZY = {
+    "activation_model": """
+        def activation_model(model, layer_name):
+            return model""",
+    "filter_pattern": """
+        def filter_pattern(model, layer_name, filter_index, steps=30, step_size=0.1, seed=0):
+            h, w = model.inputs[0].shape[1:3]
+            return np.clip(np.random.default_rng(seed).random((h, w, 3)) * 255, 0, 255).astype("uint8")""",
+    "saliency_map": """
+        def saliency_map(model, image, class_index):
+            return np.zeros(np.shape(image)[:2])""",
+    "grad_cam": """
+        def grad_cam(model, image, layer_name, class_index):
+            try:
+                return np.zeros(model.get_layer(layer_name).output.shape[1:3])
+            except ValueError:
+                return np.zeros((8, 8))""",
+    "guided_grad_cam": """
+        def guided_grad_cam(model, image, layer_name, class_index):
+            return np.zeros(np.shape(image)[:2])""",
+    "pointing_game": """
+        def pointing_game(maps, masks):
+            return float(np.mean(masks))""",
+    "randomisation_check": """
+        def randomisation_check(model, image, class_index, method, layers):
+            return [0.0] * len(layers)""",
+}
+
+
+def test_constant_and_zero_maps_score_at_most_a_tenth(tmp_path):
+    """Zero maps, the seeded start, zero correlations (10 of 44 points before issue 18, 2 of them from a public
+    check whose expected Grad-CAM was all zeros)."""
+    proofs.lazy_scores_at_most_a_tenth(tmp_path, CH, LAZY, "constant and zero maps")
+
+
+def test_answers_looked_up_from_the_public_checks_score_at_most_a_tenth(tmp_path):
+    """Every public check's answer recorded offline from the bundle (a keras.Model cannot be recorded, so
+    activation_model returns the model itself)."""
+    from tests import lookup_submissions as lookup
+
+    names = [ex for ex in EXERCISES if ex != "activation_model"]
+    functions = lookup.reference_functions(CH, names)
+    answers = {ex: lookup.lookup_source(ex, functions[ex], lookup.record_public_answers(CH, ex, functions[ex]))
+               for ex in names}
+    answers["activation_model"] = LAZY["activation_model"]
+    path = make_submission(tmp_path, CH, answers, name="lookup-cnn.ipynb")
+    proofs._lazy_share_at_most(path, CH, "answers looked up from the public checks")
+
+
+def test_model_output_on_a_sequential_model_gets_a_hint():
+    """Keras 3: `model.output` of a Sequential model raises; the check says what to use instead (issue 20)."""
+    _, results = in_process_score("grad_cam", WRONG["grad_cam"][
+        "model.input and model.output (raise on a Sequential model in Keras 3)"])
+    sequential = next(r for r in results if r.check.name == "a linear convnet, another class, a Sequential model")
+    assert not sequential.passed and "model.inputs[0]" in sequential.hint and "Sequential" in sequential.hint

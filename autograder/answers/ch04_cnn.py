@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import spearmanr
 
-from autograder.testmodels.ch04_cnn import FINGERPRINT_LAYERS, fingerprint_map
+from autograder.testmodels.ch04_cnn import FINGERPRINT_LAYERS, NESTED_PREPROCESS, fingerprint_map
 
 
 def _conv_same(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray) -> np.ndarray:
@@ -66,8 +66,9 @@ def minmax(values: np.ndarray) -> np.ndarray:
 
 # ---------------------------------------------------------------------------- forward passes
 def layer_output(net, image: np.ndarray, layer: str) -> np.ndarray:
-    """The output of ``layer`` for one image (H, W, 3), by a NumPy forward pass."""
-    x = np.asarray(image, dtype=np.float64)
+    """The output of ``layer`` for one image (H, W, 3), by a NumPy forward pass (a nested net's outer
+    ``Rescaling`` first)."""
+    x = model_input(net, image)
     for name, kind, cfg in net.layer_specs():
         ws = _w(net, name) if name in net.weights else None
         if kind == "Conv2D":
@@ -93,6 +94,27 @@ def layer_output(net, image: np.ndarray, layer: str) -> np.ndarray:
         if name == layer:
             return x
     raise KeyError(layer)
+
+
+def model_input(net, image) -> np.ndarray:
+    """What the base network sees: the image, rescaled by the nested style's preprocessing layer."""
+    x = np.asarray(image, dtype=np.float64)
+    if net.style == "nested":
+        scale, offset = NESTED_PREPROCESS
+        x = x * scale + offset
+    return x
+
+
+def _conv_same_transpose(grad_out: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """The gradient w.r.t. the input of :func:`_conv_same` (stride 1), given the gradient of its output."""
+    kh, kw = kernel.shape[:2]
+    ph, pw = (kh - 1) // 2, (kw - 1) // 2
+    h, w = grad_out.shape[:2]
+    padded = np.zeros((h + kh - 1, w + kw - 1, kernel.shape[2]))
+    for i in range(kh):
+        for j in range(kw):
+            padded[i:i + h, j:j + w, :] += grad_out @ kernel[i, j].T
+    return padded[ph:ph + h, pw:pw + w]
 
 
 def logits(net, image):
@@ -121,6 +143,17 @@ def layer_gradient(net, image, layer: str, class_index: int) -> np.ndarray:
     if net.arch == "gap" and layer == "conv2":
         a = layer_output(net, image, "conv2")
         return np.broadcast_to(_w(net, "logits")[0][:, class_index] / (a.shape[0] * a.shape[1]), a.shape)
+    if net.arch == "gap" and layer == "conv1":
+        # back through GAP, conv2's ReLU, conv2 and the 2x2 max-pool. The pool sends each cell's gradient to
+        # one position of its block (which one, for tied zeros, is TensorFlow's choice): only the channel
+        # means of this gradient are right, which is all Grad-CAM uses.
+        a2 = layer_output(net, image, "conv2")
+        d2 = np.broadcast_to(_w(net, "logits")[0][:, class_index] / (a2.shape[0] * a2.shape[1]), a2.shape) * (a2 > 0)
+        d_pool = _conv_same_transpose(d2, _w(net, "conv2")[0])
+        a1 = layer_output(net, image, "conv1")
+        g = np.zeros_like(a1)
+        g[:2 * d_pool.shape[0]:2, :2 * d_pool.shape[1]:2] = d_pool
+        return g
     if net.arch == "relu_head" and layer == "features":
         a = layer_output(net, image, "features")
         return _w(net, "logits")[0][:, class_index].reshape(a.shape) * (a > 0)
@@ -172,14 +205,15 @@ def guided_grad_cam(net, image, layer, class_index):
 
 
 # ---------------------------------------------------------------------------- randomisation check
-def fingerprint_correlations(order, cumulative: bool = True, seed: int = 0, shape=(8, 8)) -> np.ndarray:
+def fingerprint_correlations(order, cumulative: bool = True, seed: int = 0, shape=(8, 8), state: int = 1) -> np.ndarray:
     """What ``randomisation_check`` returns with :class:`~autograder.testmodels.ch04_cnn.FingerprintMap`
-    for layers re-initialised (own initialiser) in ``order``: Spearman of |maps|, one per step."""
+    for layers re-initialised (own initialiser) in ``order``: Spearman of |maps|, one per step. ``state=2``:
+    the layers were changed another way (e.g. the kernel re-drawn but not the bias)."""
     original = np.abs(fingerprint_map([0] * len(FINGERPRINT_LAYERS), seed, shape)).ravel()
     out, done = [], set()
     for name in order:
         done = (done | {name}) if cumulative else {name}
-        states = [1 if n in done else 0 for n in FINGERPRINT_LAYERS]
+        states = [state if n in done else 0 for n in FINGERPRINT_LAYERS]
         new = np.abs(fingerprint_map(states, seed, shape)).ravel()
         out.append(spearmanr(original, new)[0])
     return np.array(out)

@@ -18,6 +18,11 @@ from autograder.testmodels.ch03_shap import TermModel, random_background, random
 
 SV, KS, GI = "shapley_values", "kernel_shap", "global_importance"
 
+# The inputs of these checks ship with the student bundle, so their answers can be computed offline and
+# looked up: each public check is worth little, and the hidden checks, on models and inputs that are not
+# in the bundle, carry nearly all of each exercise's points (issue 18; proven in tests/test_ch03_grading.py).
+PUBLIC_POINTS = 0.125
+
 
 def linear_model(p, seed, **kw):
     w = np.round(np.random.default_rng(seed).uniform(-2, 2, p), 2)
@@ -60,17 +65,32 @@ def unpack_kernel(out, p):
     return float(base.reshape(-1)[0]), expect_shape(phi, (p,), "phi")
 
 
+NUMBER_TYPES = ("float", "int", "float64", "float32", "int64", "int32")
+
+
+def expect_kernel_types(call):
+    """``(base_value, phi)`` as the text promises it: a number and a NumPy float array (before coercion)."""
+    described = call.returned_type
+    if isinstance(described, tuple) and len(described) == 2 and described[0] not in NUMBER_TYPES:
+        raise CheckFailed(f"base_value should be a number (a float), got a {described[0]}",
+                          hint="e.g. base_value = float(np.mean(f(background)))")
+    call.expect_array("phi (the second item)", item=1, kind="float",
+                      hint="return phi as a NumPy float array of shape (p,)")
+
+
 # ---------------------------------------------------------------------------
 # shapley_values
 # ---------------------------------------------------------------------------
-@check(SV, "returns one value per feature: shape (p,)")
+@check(SV, "returns one value per feature: shape (p,)", points=PUBLIC_POINTS)
 def _(call):
     model, _ = linear_model(4, 1)
     x, B = case(1, 4, 10)
-    expect_shape(call(f=model, x=x, background=B), (4,), "phi", hint="one Shapley value per column of x")
+    out = call(f=model, x=x, background=B)
+    call.expect_array("phi", kind="float", hint="return a NumPy float array, e.g. np.asarray(phi, dtype=float)")
+    expect_shape(out, (4,), "phi", hint="one Shapley value per column of x")
 
 
-@check(SV, "linear model: phi_j = w_j (x_j - mean of background column j)")
+@check(SV, "linear model: phi_j = w_j (x_j - mean of background column j)", points=PUBLIC_POINTS)
 def _(call):
     model, w = linear_model(5, 2)
     x, B = case(2, 5, 12)
@@ -79,7 +99,7 @@ def _(call):
                  hint="v(S) = mean over background rows b of f(x on S, b elsewhere)")
 
 
-@check(SV, "efficiency: the values add up to f(x) - mean f(background)")
+@check(SV, "efficiency: the values add up to f(x) - mean f(background)", points=PUBLIC_POINTS)
 def _(call):
     model = interaction_model()
     x, B = case(3, 5, 15)
@@ -89,7 +109,7 @@ def _(call):
                  hint="the Shapley weights |S|!(p-|S|-1)!/p! over all S without j make the values add up")
 
 
-@check(SV, "exact values for a model with products, tanh and a threshold")
+@check(SV, "exact values for a model with products, tanh and a threshold", points=PUBLIC_POINTS)
 def _(call):
     model = interaction_model()
     x, B = case(4, 5, 20)
@@ -99,7 +119,7 @@ def _(call):
                  hint="phi_j = sum over S without j of |S|!(p-|S|-1)!/p! * (v(S + j) - v(S))")
 
 
-@check(SV, "calls f once, for all coalitions and background rows together")
+@check(SV, "calls f once, for all coalitions and background rows together", points=PUBLIC_POINTS)
 def _(call):
     model = interaction_model(p=6, max_calls=1)
     x, B = case(5, 6, 8)
@@ -107,7 +127,7 @@ def _(call):
     expect_close(out, exact_shapley(model, x, B), "wrong Shapley values")
 
 
-@check(SV, "works with a model that returns shape (n, 1), like a Keras model")
+@check(SV, "works with a model that returns shape (n, 1), like a Keras model", points=PUBLIC_POINTS)
 def _(call):
     model = interaction_model(column_output=True)
     x, B = case(6, 5, 10)
@@ -119,14 +139,15 @@ def _(call):
 # ---------------------------------------------------------------------------
 # kernel_shap
 # ---------------------------------------------------------------------------
-@check(KS, "returns (base_value, phi): a number and an array of shape (p,)")
+@check(KS, "returns (base_value, phi): a number and an array of shape (p,)", points=PUBLIC_POINTS)
 def _(call):
     model, _ = linear_model(4, 10)
     x, B = case(10, 4, 10)
     unpack_kernel(call(f=model, x=x, background=B, nsamples=20, seed=0), 4)
+    expect_kernel_types(call)
 
 
-@check(KS, "base_value is the mean prediction over the background")
+@check(KS, "base_value is the mean prediction over the background", points=PUBLIC_POINTS)
 def _(call):
     model = interaction_model()
     x, B = case(11, 5, 15)
@@ -139,7 +160,7 @@ def _(call):
                  hint="base_value = np.mean(f(background))")
 
 
-@check(KS, "efficiency is exact even with few samples: base_value + phi.sum() == f(x)")
+@check(KS, "efficiency is exact even with few samples: base_value + phi.sum() == f(x)", points=PUBLIC_POINTS)
 def _(call):
     model = interaction_model(p=8)
     x, B = case(12, 8, 10)
@@ -149,7 +170,7 @@ def _(call):
                       "(phi_last = total - sum of the others) before the least-squares solve", atol=1e-6)
 
 
-@check(KS, "with every coalition enumerated (nsamples >= 2^p - 2) it equals the exact Shapley values")
+@check(KS, "with every coalition enumerated (nsamples >= 2^p - 2) it equals the exact Shapley values", points=PUBLIC_POINTS)
 def _(call):
     model = interaction_model()
     x, B = case(13, 5, 15)
@@ -159,7 +180,7 @@ def _(call):
                                        "and enforce efficiency exactly", atol=1e-6)
 
 
-@check(KS, "the same seed gives the same answer")
+@check(KS, "the same seed gives the same answer", points=PUBLIC_POINTS)
 def _(call):
     model = interaction_model(p=7)
     x, B = case(14, 7, 10)
@@ -169,7 +190,7 @@ def _(call):
            hint="draw every random number from np.random.default_rng(seed)")
 
 
-@check(KS, "calls f once per explained row")
+@check(KS, "calls f once per explained row", points=PUBLIC_POINTS)
 def _(call):
     model = interaction_model(p=6, max_calls=1)
     x, B = case(15, 6, 8)
@@ -196,14 +217,14 @@ def unpack_ranking(out, n):
     return pairs
 
 
-@check(GI, "returns one (name, mean |value|) pair per feature")
+@check(GI, "returns one (name, mean |value|) pair per feature", points=PUBLIC_POINTS)
 def _(call):
     values = np.array([[0.5, -1.0, 0.1], [0.3, 2.0, -0.1]])
     pairs = unpack_ranking(call(values=values, feature_names=["a", "b", "c"]), 3)
     expect(sorted(n for n, _ in pairs) == ["a", "b", "c"], f"the names should be a, b, c, got {[n for n, _ in pairs]}")
 
 
-@check(GI, "importance is the mean absolute value over rows, largest first")
+@check(GI, "importance is the mean absolute value over rows, largest first", points=PUBLIC_POINTS)
 def _(call):
     values = np.array([[0.5, -3.0, 0.2, 1.0], [-0.7, 1.0, -0.2, -1.2], [0.6, 0.4, 0.3, 0.9]])
     names = ["age", "sex", "hours", "education"]

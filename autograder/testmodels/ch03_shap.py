@@ -89,3 +89,17 @@ def random_background(seed: int, m: int, p: int, correlation: float = 0.5) -> np
 def random_row(seed: int, p: int) -> np.ndarray:
     """One row to explain, away from the background's centre."""
     return np.random.default_rng(seed).uniform(-2.0, 2.0, p)
+
+
+class RankingTypes:
+    """``then`` for ``global_importance``: ``(result, types)`` where ``types`` names, before any coercion,
+    the container's type and, per item, the item's type and the types of its first two entries (so a check
+    can hold the result to "a list of (str, float) tuples": NumPy strings or a list per pair are refused)."""
+
+    def __call__(self, value, kwargs):
+        items = list(value)[:200] if isinstance(value, (list, tuple)) else []
+        described = []
+        for item in items:
+            inner = tuple(type(v).__name__ for v in item[:2]) if isinstance(item, (list, tuple)) else ()
+            described.append((type(item).__name__,) + inner)
+        return value, (type(value).__name__, tuple(described))

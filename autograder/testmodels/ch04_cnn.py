@@ -23,7 +23,9 @@ weights in closed form (:mod:`autograder.answers.ch04_cnn`):
   :class:`FingerprintMap` to see which layers a randomisation check re-initialised.
 
 Each can be built Functional (default) or Sequential (``style="sequential"``), or wrapped as a nested
-model (``style="nested"``: a Sequential outer model whose second layer is the Functional base).
+model (``style="nested"``: a Sequential outer model whose second layer is the Functional base, behind a
+``Rescaling`` layer that maps [0, 1] to [-1, 1] as MobileNetV2's preprocessing does, so an answer that skips
+the outer model's first layer gets other values).
 """
 from __future__ import annotations
 
@@ -34,6 +36,8 @@ import numpy as np
 from autograder.checks import BuiltArgument
 
 REINIT_RANGE = (2.0, 3.0)  # the fingerprint net's own kernel initialiser: RandomUniform(2, 3)
+BIAS_RANGE = (4.0, 5.0)    # and its own bias initialiser: RandomUniform(4, 5)
+NESTED_PREPROCESS = (2.0, -1.0)  # the nested style's Rescaling(scale, offset): [0, 1] -> [-1, 1]
 
 ARCHITECTURES = {
     # name: (input shape, [(layer name, layer kind, config)], ...)
@@ -67,10 +71,13 @@ class KerasNet(BuiltArgument):
     """
 
     def __init__(self, arch: str, input_shape: Sequence[int], weights: Dict[str, List[np.ndarray]],
-                 style: str = "functional", classes: int = 3, filters: int = 4):
+                 style: str = "functional", classes: int = 3, filters: int = 4, seeded_initialisers: bool = True):
         self.arch, self.input_shape, self.style = arch, tuple(int(s) for s in input_shape), style
         self.weights = {k: [np.asarray(w, dtype=np.float32) for w in v] for k, v in weights.items()}
         self.params = {"classes": int(classes), "filters": int(filters)}
+        # the fingerprint net's initialisers: seeded (the same draws whatever ran before) or, as Keras' defaults,
+        # unseeded (their seed is taken from Python's `random` when the layer is created, e.g. by clone_model)
+        self.seeded_initialisers = bool(seeded_initialisers)
 
     def layer_specs(self):
         return ARCHITECTURES[self.arch](self.params)
@@ -81,7 +88,9 @@ class KerasNet(BuiltArgument):
         L = keras.layers
         extra = {}
         if self.arch == "fingerprint":
-            extra = {"kernel_initializer": keras.initializers.RandomUniform(*REINIT_RANGE, seed=7)}
+            seeds = (7, 8) if self.seeded_initialisers else (None, None)
+            extra = {"kernel_initializer": keras.initializers.RandomUniform(*REINIT_RANGE, seed=seeds[0]),
+                     "bias_initializer": keras.initializers.RandomUniform(*BIAS_RANGE, seed=seeds[1])}
         layers = []
         for name, kind, cfg in self.layer_specs():
             kw = dict(cfg, **(extra if kind in ("Conv2D", "Dense") else {}))
@@ -97,8 +106,10 @@ class KerasNet(BuiltArgument):
         for name, values in self.weights.items():
             model.get_layer(name).set_weights(values)
         if self.style == "nested":  # the base model sits inside a Sequential, behind a preprocessing layer
+            scale, offset = NESTED_PREPROCESS
             model = keras.Sequential([keras.Input(self.input_shape, name="photo"),
-                                      L.Rescaling(1.0, name="identity_scaling"), model], name="outer")
+                                      L.Rescaling(scale, offset=offset, name="to_minus_one_one"), model],
+                                     name="outer")
         return model
 
 
@@ -155,12 +166,13 @@ def detector_net(style: str = "functional", size: int = 32) -> KerasNet:
                                                   "logits": [dense, np.zeros(3)]}, style=style)
 
 
-def fingerprint_net(seed: int = 0, shape=(8, 7, 3)) -> KerasNet:
+def fingerprint_net(seed: int = 0, shape=(8, 7, 3), seeded_initialisers: bool = True) -> KerasNet:
     r = _rng(seed)
     h, w = shape[0] - 4, shape[1] - 4
-    u = lambda *s: r.uniform(-1.0, 1.0, s)  # noqa: E731 - outside the initialiser's range [2, 3]
+    u = lambda *s: r.uniform(-1.0, 1.0, s)  # noqa: E731 - outside the initialisers' ranges [2, 3] and [4, 5]
     return KerasNet("fingerprint", shape, {"conv_a": [u(3, 3, 3, 2), u(2)], "conv_b": [u(3, 3, 2, 2), u(2)],
-                                           "dense_c": [u(h * w * 2, 4), u(4)], "logits": [u(4, 3), u(3)]})
+                                           "dense_c": [u(h * w * 2, 4), u(4)], "logits": [u(4, 3), u(3)]},
+                    seeded_initialisers=seeded_initialisers)
 
 
 FINGERPRINT_LAYERS = ("logits", "dense_c", "conv_b", "conv_a")
@@ -181,6 +193,15 @@ class FingerprintMap:
     def __init__(self, original: Dict[str, np.ndarray], seed: int = 0, shape=(8, 8)):
         self.original = {k: np.asarray(v, dtype=np.float32) for k, v in original.items()}
         self.seed, self.shape = seed, tuple(shape)
+        self.seen: List[str] = []  # a digest of every weight of each model this method was called with
+
+    def record(self, model) -> None:
+        import hashlib
+
+        digest = hashlib.sha256()
+        for weight in model.get_weights():
+            digest.update(np.ascontiguousarray(np.asarray(weight, dtype=np.float32)).tobytes())
+        self.seen.append(digest.hexdigest())
 
     def states(self, model) -> List[int]:
         """Per layer of FINGERPRINT_LAYERS: 0 unchanged, 1 re-initialised with its own initialiser, 2 other."""
@@ -196,7 +217,87 @@ class FingerprintMap:
         return out
 
     def __call__(self, model=None, image=None, class_index=None):
+        self.record(model)
         return fingerprint_map(self.states(model), self.seed, self.shape)
+
+
+class BiasFingerprintMap(FingerprintMap):
+    """:class:`FingerprintMap` that also reads the biases: a layer counts as re-initialised with its own
+    initialisers (state 1) only when its kernel was re-drawn from ``RandomUniform(2, 3)`` *and* its bias
+    from ``RandomUniform(4, 5)``; a layer whose kernel alone was re-drawn is state 2 (changed another way).
+    ``original`` maps a layer name to its bias."""
+
+    def __init__(self, original: Dict[str, np.ndarray], original_bias: Dict[str, np.ndarray], seed: int = 0,
+                 shape=(8, 8)):
+        super().__init__(original, seed, shape)
+        self.original_bias = {k: np.asarray(v, dtype=np.float32) for k, v in original_bias.items()}
+
+    def states(self, model) -> List[int]:
+        out = []
+        for name, kernel_state in zip(FINGERPRINT_LAYERS, super().states(model)):
+            bias = np.asarray(model.get_layer(name).get_weights()[1], dtype=np.float32)
+            bias_same = np.array_equal(bias, self.original_bias[name])
+            bias_own = bias.min() >= BIAS_RANGE[0] and bias.max() <= BIAS_RANGE[1]
+            if kernel_state == 0 and bias_same:
+                out.append(0)
+            elif kernel_state == 1 and bias_own:
+                out.append(1)
+            else:
+                out.append(2)
+        return out
+
+
+class ConstantOriginalMap(FingerprintMap):
+    """A stand-in method whose map of the *unchanged* model is constant (all ones), and the fingerprint
+    once any layer was changed: every correlation is then undefined, and 0.0 by the exercise's rule."""
+
+    def __call__(self, model=None, image=None, class_index=None):
+        states = self.states(model)
+        self.record(model)
+        if not any(states):
+            return np.ones(self.shape)
+        return fingerprint_map(states, self.seed, self.shape)
+
+
+class RepeatableFingerprint(BuiltArgument):
+    """The ``method`` argument of a reproducibility check: built where the student's function runs, as a
+    :class:`FingerprintMap` that records the weights it is shown and knows the student's function, so that
+    :class:`CallAgain` can call it a second time on the same model object. Building it sets Python's
+    ``random`` to ``random_seed`` (the state "whatever ran before" the first call)."""
+
+    def __init__(self, original: Dict[str, np.ndarray], random_seed: int = 1):
+        self.original = {k: np.asarray(v, dtype=np.float32) for k, v in original.items()}
+        self.random_seed = int(random_seed)
+
+    def build_for(self, fn):
+        import random
+
+        method = FingerprintMap(self.original)
+        method.function = fn
+        random.seed(self.random_seed)
+        return method
+
+
+class CallAgain:
+    """``then`` for a reproducibility check: call the student's function a second time with the *same*
+    arguments (the same model object), after setting Python's ``random`` to another state, and return
+    ``(first result, second result, 1.0 if the method was shown the same weights at every step of both
+    calls else 0.0, number of maps computed in the first call)``."""
+
+    def __init__(self, random_seed: int = 2):
+        self.random_seed = int(random_seed)
+
+    def __call__(self, value, kwargs):
+        import random
+
+        method = kwargs["method"]
+        first = list(method.seen)
+        method.seen.clear()
+        random.seed(self.random_seed)
+        again = method.function(**kwargs)
+        if again is None:
+            return None
+        return (value, again, float(first == method.seen), float(len(first)))
 
 
 def fingerprint_map(states: Sequence[int], seed: int = 0, shape=(8, 8)) -> np.ndarray:
@@ -263,10 +364,13 @@ class ModelUnchanged:
 
 
 class VanishingMap(FingerprintMap):
-    """A stand-in method whose map becomes all zeros as soon as any layer was changed (like a Grad-CAM
-    whose ReLU removes everything once the top layers are random): every correlation is then undefined."""
+    """A stand-in method whose map becomes all zeros once ``conv_b`` was changed (like a Grad-CAM whose ReLU
+    removes everything once enough layers are random): from then on every correlation is undefined. Before
+    that it is the fingerprint, so the first correlations are known and not zero."""
 
     def __call__(self, model=None, image=None, class_index=None):
-        if any(self.states(model)):
+        states = self.states(model)
+        self.record(model)
+        if states[FINGERPRINT_LAYERS.index("conv_b")]:
             return np.zeros(self.shape)
-        return fingerprint_map([0] * len(FINGERPRINT_LAYERS), self.seed, self.shape)
+        return fingerprint_map(states, self.seed, self.shape)
