@@ -35,7 +35,15 @@ def plot_activations(image, activations, n: int = 4, title: str = "activations")
     axes[0].set_title("input")
     axes[0].axis("off")
     for k, ax in enumerate(axes[1:]):
-        im = ax.imshow(activations[..., k], cmap="viridis")
+        fmap = activations[..., k]
+        if not np.any(fmap):  # a dead filter: say so instead of drawing zeros mid-colour-map on a +-0.1 bar
+            ax.imshow(np.zeros_like(fmap), cmap="gray", vmin=0, vmax=1)
+            ax.text(0.5, 0.5, "dead:\nalways 0\non this input", ha="center", va="center", color="w",
+                    transform=ax.transAxes, fontsize=10)
+            ax.set_title(f"filter {k}")
+            ax.axis("off")
+            continue
+        im = ax.imshow(fmap, cmap="viridis")
         ax.set_title(f"filter {k}")
         ax.axis("off")
         fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
@@ -111,13 +119,18 @@ def plot_pointing(scores: Dict[str, float], n: int, title: str = "pointing game"
     """One bar per method: the fraction of ``n`` held-out scenes whose map peaks inside the object."""
     fig, ax = plt.subplots(figsize=(6.5, 3.2))
     names = list(scores)
-    colours = [style.NEUTRAL if "baseline" in k else style.UP for k in names]
-    ax.barh(names, [scores[k] for k in names], color=colours)
+    # scores of methods, not attributions: no red/blue (those mean "pushes up/down" in this workbook);
+    # the baseline is hatched so it stands apart
+    colours = ["white" if "baseline" in k else style.NEUTRAL for k in names]
+    bars = ax.barh(names, [scores[k] for k in names], color=colours, edgecolor="k", linewidth=0.6)
+    for bar, k in zip(bars, names):
+        if "baseline" in k:
+            bar.set_hatch("//")
     for i, k in enumerate(names):
         ax.text(scores[k] + 0.01, i, f"{scores[k]:.2f}", va="center", fontsize=9)
     ax.set_xlim(0, 1.12)
     ax.invert_yaxis()
-    ax.set_xlabel(f"fraction of {n} held-out scenes whose maximum lies inside the object")
+    ax.set_xlabel(f"fraction of {n} held-out scenes\nwhose maximum lies inside the object")
     ax.set_title(title)
     fig.tight_layout()
     return ax
