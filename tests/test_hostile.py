@@ -545,7 +545,9 @@ def test_rogues_and_honest_students_in_one_batch(tmp_path):
             assert scores[ex] <= sum(t["score"] for t in control[ex]), where
         for ex in want.get("public_only", {}):  # passes what it was tuned to, earns on hidden ones what zeros earn
             public = [t for t in ex_results[ex] if t["visibility"] == "visible"]
-            assert all(t["status"] == "passed" for t in public), where
+            # ... and the public checks it passes earn nothing: each counts only with a hidden check of the same
+            # method on inputs it was not tuned to (counts_with), which it fails
+            assert all(t["extra_data"]["status"] == "not counted" and t["score"] == 0 for t in public), where
             hidden = [t["score"] for t in ex_results[ex] if t["visibility"] != "visible"]
             assert hidden == [t["score"] for t in control[ex] if t["visibility"] != "visible"], where
             assert scores[ex] < FULL[ex], where

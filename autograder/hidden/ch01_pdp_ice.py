@@ -54,10 +54,10 @@ def other_model(column_output=False):
                           pairs=[(4, 0, 1.2), (4, 2, -0.6), (1, 3, 0.9)], bias=4.0, column_output=column_output)
 
 
-@check(STD, "training columns of another data set have mean 0 and standard deviation 1", points=0, hidden=True)
+@check(STD, "training columns of another data set have mean 0 and standard deviation 1", points=0.5, hidden=True)
 def _(call):
-    # Worth no points itself: the public check of the same property counts only when this one, on inputs
-    # the student bundle does not hold, passes too (a table of the public checks' answers earns nothing).
+    # The public check of the same property counts only when this one, on inputs the student bundle does
+    # not hold, passes too (a table of the public checks' answers earns nothing).
     x_train, x_test = standardize_case(105, n_train=41, n_test=7, p=3)
     tr, _ = unpack_pair(call(x_train=x_train, x_test=x_test))
     tr = expect_shape(tr, x_train.shape, "x_train_std")
@@ -76,7 +76,7 @@ def _(call):
     call.expect_unchanged("x_test", b)
 
 
-@check(STD, "uses training statistics on another data set (one column, few test rows)", hidden=True)
+@check(STD, "uses training statistics on another data set (one column, few test rows)", points=0.5, hidden=True)
 def _(call):
     x_train, x_test = standardize_case(102, n_train=60, n_test=3, p=1)
     tr, te = unpack_pair(call(x_train=x_train, x_test=x_test))
