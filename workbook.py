@@ -4,7 +4,7 @@
     python workbook.py lab            copy new chapters from release/ into your folder work/ (never
                                       overwriting a notebook there) and open JupyterLab on work/
     python workbook.py check [NB...]  run the public checks of your notebooks (default: all in work/)
-    python workbook.py test [ARGS]    run the test suite (about 10 minutes on 2 cores; ARGS go to pytest)
+    python workbook.py test [ARGS]    run the test suite (about 8 minutes on 2 cores; ARGS go to pytest)
 
 and, for instructors and maintainers:
 
@@ -484,7 +484,7 @@ def main(argv: list[str]) -> int:
     if command == "check":
         return cmd_check(python, rest)
     if command == "test":
-        print("running the test suite: about 10 minutes on 2 cores (pass e.g. tests/test_cli.py to run one file)",
+        print("running the test suite: about 8 minutes on 2 cores (pass e.g. tests/test_cli.py to run one file)",
               flush=True)
         # loadgroup: tests sharing a module-scoped fixture run on one worker (tests/conftest.py groups them);
         # no reorder: the slowest files start first, in the order tests/conftest.py puts them
