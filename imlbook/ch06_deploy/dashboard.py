@@ -157,6 +157,7 @@ def ice_view(grid: Sequence[float], row_curve: Sequence[float], feature_name: st
             plot_ice(grid, context_curves, feature_name, target_name=target_name,
                      pdp=np.asarray(context_curves, dtype=float).mean(axis=0), rows=rows or "other rows", ax=ax,
                      pdp_label=f"mean of the {len(context_curves)} other rows' curves")
+            ax.set_title("")  # chapter 1's title; this view's own (left-aligned) is set below
         ax.plot(grid, row_curve, color="k", lw=2.5, label=f"{row_label}")
     if not math.isnan(value):
         ax.plot([value], [prediction], "o", ms=9, mfc="white", mec="k", mew=2,
