@@ -53,12 +53,20 @@ def test_dashboard_answer_claims(solution):
     top5 = re.findall(r"^  (\w[\w ]*?)\s+(0\.\d{4})$", text, re.M)
     assert [n for n, _ in top5] == ["worst perimeter", "worst concave points", "worst radius", "worst area",
                                     "mean concave points"]
-    assert (round(min(float(v) for _, v in top5), 3), round(max(float(v) for _, v in top5), 3)) == (0.042, 0.075)
+    # The forest and its SHAP values gave the same digits under every environment measured (threads 1/2/8,
+    # oneDNN off/AVX2/SSE4.1, OpenBLAS SkylakeX/Haswell/Sandybridge/Prescott: docs/numeric-spread.md); the
+    # tolerances (0.003) leave room for another CPU's last digits, well inside what the answer's claims need.
+    values = [float(v) for _, v in top5]
+    assert abs(min(values) - 0.042) <= 0.003 and abs(max(values) - 0.075) <= 0.003, values
     assert "worst perimeter, worst concave points, worst radius, worst\narea and mean concave points" in answer
-    assert printed_number(text, r"base value \(mean P\(benign\) on the background\): (\S+)") == 0.616
-    assert "test row 0: true class malignant, predicted P(benign) = 0.010" in text
-    assert ("[('worst concave points', -0.139), ('mean concave points', -0.089), ('worst concavity', -0.06)]"
-            in text)
+    base = printed_number(text, r"base value \(mean P\(benign\) on the background\): (\S+)")
+    assert abs(base - 0.616) <= 0.003, base
+    row0 = re.search(r"test row 0: true class malignant, predicted P\(benign\) = ([\d.]+)", text)
+    assert row0 and float(row0.group(1)) <= 0.013, "test row 0 is a confident malignant (P(benign) about 0.010)"
+    pushes = re.search(r"\[\('worst concave points', (-[\d.]+)\), \('mean concave points', (-[\d.]+)\), "
+                       r"\('worst concavity', (-[\d.]+)\)\]", text)
+    assert pushes, "row 0's three strongest pushes towards malignant, in this order"
+    assert all(abs(float(v) - q) <= 0.003 for v, q in zip(pushes.groups(), (-0.139, -0.089, -0.06))), pushes.groups()
     assert "0.616" in answer and "0.010" in answer and "(-0.139)" in answer
 
 
